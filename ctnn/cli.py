@@ -1,0 +1,92 @@
+"""The ``ctnn`` command: train, evaluate.
+
+Errors a user can fix (configuration, data) print one line on stderr and exit 2;
+diverging dynamics exit 3. No traceback for either.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import config as configs
+from .data import DataError
+from .phases import DivergenceError
+from solvers import SolverError
+
+EXIT_USAGE, EXIT_DIVERGED = 2, 3
+
+
+def _train(args):
+    overrides = {"data.dataset": args.dataset, "train.epochs": args.epochs, "train.seed": args.seed,
+                 "data.dir": args.data_dir}
+    cfg = configs.resolve(args.preset, args.config, args.set or (), **overrides)
+    from .train import train
+
+    train(cfg, args.out, progress=not args.quiet)
+    print(f"run written to {args.out}")
+
+
+def _evaluate(args):
+    from .train import build, evaluate, load_checkpoint
+
+    path = Path(args.checkpoint)
+    if path.is_dir():
+        path = path / "checkpoint.npz"
+    if not path.is_file():
+        raise configs.ConfigError(f"no checkpoint at {path}")
+    try:
+        cfg, state = load_checkpoint(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise configs.ConfigError(f"{path} is not a readable ctnn checkpoint ({exc})") from exc
+    if args.dataset:
+        cfg["data"]["dataset"] = args.dataset
+    if args.data_dir:
+        cfg["data"]["dir"] = args.data_dir
+    if args.split:
+        cfg["data"]["split"] = args.split
+    configs.validate(cfg)
+    dataset, net = build(cfg)
+    ev = evaluate(net, state.theta, dataset.x_eval, dataset.y_eval, cfg)
+    print(json.dumps({"dataset": dataset.name, "split": dataset.eval_split, "error": ev["error"],
+                      "steps": ev["steps"], "limit": ev["limit"]}))
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="ctnn", description="Continuous-time Hebbian networks: EP and sigprop.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a network; writes config.json, metrics.jsonl, checkpoint.npz")
+    t.add_argument("--preset", help=f"one of {', '.join(configs.PRESETS)}")
+    t.add_argument("--config", help="a TOML file laid over the preset")
+    t.add_argument("--dataset", help="digits (offline), mnist, fashion-mnist")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--out", default="runs/latest", help="run directory (default runs/latest)")
+    t.add_argument("--data-dir", help="where the IDX files are (else $CTNN_DATA, the cache, ...)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted config key")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(run=_train)
+    e = sub.add_parser("evaluate", help="error of a checkpoint's free phase")
+    e.add_argument("checkpoint", help="checkpoint.npz or its run directory")
+    e.add_argument("--dataset")
+    e.add_argument("--split", choices=("validation", "test"))
+    e.add_argument("--data-dir")
+    e.set_defaults(run=_evaluate)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (configs.ConfigError, DataError, SolverError) as exc:
+        print(f"ctnn: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DivergenceError, FloatingPointError) as exc:
+        print(f"ctnn: diverged: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""One learning step of each algorithm: phases on a batch, then a local Hebbian update.
+
+    batch (x, c) -> free phase -> s⁰ -> signal phase(s) -> s^β -> rule -> ΔW, Δb
+
+Parameters θ are updated in place. Every function returns the free result (for the
+prediction and persistent particles) and the signal-phase results (for the metrics).
+"""
+
+import numpy as np
+
+from hebbian import contrastive_hebbian, vector_field_hebbian
+
+from .network import drho, rho
+from .phases import free_phase, nudged_phase, sigprop_signal, signal_phase
+
+
+def apply_contrastive(net, theta, x, s_a, s_b, scales):
+    """θ += contrastive Hebbian update of every layer; scales[ℓ−1] multiplies layer ℓ."""
+    pre_a = pre_b = x
+    for ell in range(1, net.L + 1):
+        post_a = rho(net.layer(s_a, ell), net.activation)
+        post_b = rho(net.layer(s_b, ell), net.activation)
+        dW, db = contrastive_hebbian(pre_a, post_a, pre_b, post_b, scales[ell - 1])
+        net.view(theta, f"W{ell}")[...] += dW
+        net.view(theta, f"b{ell}")[...] += db
+        pre_a, pre_b = post_a, post_b
+
+
+def apply_vector_field(net, theta, x, s_a, s_b, scales):
+    """θ += vector-field update of every layer (asymmetric EP)."""
+    pre = x
+    for ell in range(1, net.L + 1):
+        sa, sb = net.layer(s_a, ell), net.layer(s_b, ell)
+        dW, db = vector_field_hebbian(pre, sa, sb, drho(sa, net.activation), scales[ell - 1])
+        net.view(theta, f"W{ell}")[...] += dW
+        net.view(theta, f"b{ell}")[...] += db
+        pre = rho(sa, net.activation)
+
+
+def ep_step(net, theta, x, c, s_init, cfg, rng):
+    """Equilibrium propagation: one-sided (β, random sign per minibatch, or positive) or
+    symmetric nudging (±β, both from s⁰): ΔW_ℓ = (η_ℓ/β)⟨ρρ(β) − ρρ(0)⟩ or (η_ℓ/2β)⟨ρρ(+β) − ρρ(−β)⟩."""
+    ln = cfg["learning"]
+    free_opts, sig_opts = cfg["_opts"]["free"], cfg["_opts"]["signal"]
+    free, data = free_phase(net, theta, x, s_init, free_opts, c)
+    lr = np.asarray(ln["lr"])
+    apply = apply_vector_field if ln["rule"] == "vector_field" else apply_contrastive
+    if ln["beta_sign"] == "symmetric":
+        beta = abs(ln["beta"])
+        plus = nudged_phase(net, theta, data, free.y, beta, sig_opts)
+        minus = nudged_phase(net, theta, data, free.y, -beta, sig_opts)
+        apply(net, theta, x, minus.y, plus.y, lr / (2 * beta))
+        return free, [plus, minus]
+    beta = ln["beta"]
+    if ln["beta_sign"] == "random" and rng.integers(2):
+        beta = -beta
+    nudged = nudged_phase(net, theta, data, free.y, beta, sig_opts)
+    apply(net, theta, x, free.y, nudged.y, lr / beta)
+    return free, [nudged]
+
+
+def sigprop_step(net, theta, S, x, c, s_init, cfg, rng):
+    """Signal propagation: u_1 = γ S e enters at the front and travels forward.
+
+    Layers below the output learn with η_ℓ/γ; the output with η_L/β when it is nudged
+    locally (its contrast is then β(c − ρ(s_L)) plus an O(γ) forward part), else η_L/γ,
+    so a learning rate means about the same step in every variant. A learned S tracks
+    each class's mean first-layer activity: ΔS = η_S ⟨(ρ(s₁⁰) − S c) cᵀ⟩ (local to layer 1).
+    """
+    ln = cfg["learning"]
+    free, data = free_phase(net, theta, x, s_init, cfg["_opts"]["free"], c)
+    u1 = sigprop_signal(S, c, net.output(free.y), ln["gamma"], ln["signal"])
+    beta = ln["beta"] if ln["output_nudge"] else 0.0
+    sig = signal_phase(net, theta, data, free.y, u1, beta, cfg["_opts"]["signal"])
+    gamma = ln["gamma"]
+    scales = np.asarray(ln["lr"]) / gamma
+    if ln["output_nudge"]:
+        scales[-1] = ln["lr"][-1] / beta
+    apply = apply_vector_field if ln["rule"] == "vector_field" else apply_contrastive
+    apply(net, theta, x, free.y, sig.y, scales)
+    if ln["projection"] == "learned":
+        h0 = rho(net.layer(free.y, 1), net.activation)
+        S += (ln["lr_projection"] / c.shape[1]) * ((h0 - S @ c) @ c.T)
+    return free, [sig]
