@@ -13,7 +13,7 @@ import numpy as np
 
 from . import kernels
 from .kernels import DIVERGED, LIMIT, RUNNING, SETTLED
-from .tableaux import TABLEAUX
+from .tableaux import TABLEAUX, Tableau
 
 METHODS = (*TABLEAUX, "fixed_point")
 STATUS_NAMES = {RUNNING: "running", SETTLED: "settled", LIMIT: "limit", DIVERGED: "diverged"}
@@ -76,14 +76,14 @@ def settle(
 
     ``field`` is a jitted function of the signature in :mod:`solvers.kernels`;
     ``theta``, ``meta`` and ``data`` are passed to it unchanged. ``method`` is one of
-    :data:`METHODS`: explicit Runge–Kutta (``euler``, ``heun``, ``rk4``, fixed step
+    :data:`METHODS` (or a :class:`Tableau`): explicit Runge–Kutta (``euler``, ``heun``, ``rk4``, fixed step
     ``step``; ``dopri5``, adaptive from the initial step ``step`` with error tolerances
     ``step_atol``/``step_rtol``) or ``fixed_point`` (block sweeps over ``blocks``, row
     offsets of consecutive blocks; default one block). ``check=False`` disables the
     residual test: exactly ``max_steps`` steps (or up to ``t_max``) are taken, the
     original "N steps of ε". ``record_every=k`` records every k-th iteration and the last.
     """
-    if method not in METHODS:
+    if not isinstance(method, Tableau) and method not in METHODS:
         raise SolverError(f"unknown solver method {method!r}; choose one of {', '.join(METHODS)}")
     y = np.array(y0, copy=copy, order="C")
     if y.ndim != 2 or y.dtype not in (np.float32, np.float64):
@@ -118,7 +118,7 @@ def settle(
             int(record_every), traj, traj_res, traj_t, steps, nfev, res, status, t,
         )
     else:
-        tab = TABLEAUX[method]
+        tab = method if isinstance(method, Tableau) else TABLEAUX[method]
         e = tab.e if tab.adaptive else np.zeros(0)
         err_exp = -1.0 / (min(tab.order, tab.error_order) + 1) if tab.adaptive else 0.0
         h = np.full(B, float(step))

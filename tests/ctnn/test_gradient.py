@@ -1,0 +1,76 @@
+"""EP's Hebbian update is the gradient of the loss at the free fixed point (β → 0)."""
+
+import numpy as np
+import pytest
+
+from ctnn import Network
+from ctnn.config import DEFAULTS
+from ctnn.learning import apply_contrastive
+from ctnn.phases import free_phase, nudged_phase, solver_options
+
+TIGHT = {**DEFAULTS["free"], "method": "rk4", "step": 0.2, "max_steps": 100000, "check": True, "atol": 1e-13}
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    net = Network((4, 3, 2), "logistic", "symmetric")
+    theta = 2.0 * net.init(rng) + 0.3 * rng.standard_normal(net.n_params)
+    x = rng.uniform(0, 1, (4, 3))
+    c = np.eye(2)[:, [0, 1, 1]]
+    return net, theta, x, c, solver_options(TIGHT, net)
+
+
+def _settle(net, theta, x, c, opts):
+    free, data = free_phase(net, theta, x, net.zeros(x.shape[1]), opts, c)
+    assert np.all(free.settled)
+    return free, data
+
+
+def _loss(net, theta, x, c, opts):
+    free, _ = _settle(net, theta, x, c, opts)
+    return 0.5 * np.mean(np.sum((net.output(free.y) - c) ** 2, axis=0))
+
+
+def _true_negative_gradient(net, theta, x, c, opts, h=1e-5):
+    g = np.zeros_like(theta)
+    for i in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[i] += h
+        tm[i] -= h
+        g[i] = (_loss(net, tp, x, c, opts) - _loss(net, tm, x, c, opts)) / (2 * h)
+    return -g
+
+
+def _ep_update(net, theta, x, c, opts, beta, symmetric):
+    free, data = _settle(net, theta, x, c, opts)
+    plus = nudged_phase(net, theta, data, free.y, beta, opts)
+    low, scale = free, 1.0 / beta
+    if symmetric:
+        low, scale = nudged_phase(net, theta, data, free.y, -beta, opts), 1.0 / (2 * beta)
+    delta = np.zeros_like(theta)
+    apply_contrastive(net, delta, x, low.y, plus.y, np.full(net.L, scale))
+    return delta
+
+
+def _rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def test_symmetric_nudging_matches_the_true_gradient(problem):
+    net, theta, x, c, opts = problem
+    truth = _true_negative_gradient(net, theta, x, c, opts)
+    assert np.linalg.norm(truth) > 1e-3  # a non-trivial gradient
+    ep = _ep_update(net, theta, x, c, opts, 1e-3, symmetric=True)
+    assert _rel(ep, truth) < 0.01
+
+
+def test_one_sided_error_shrinks_linearly_with_beta(problem):
+    net, theta, x, c, opts = problem
+    truth = _true_negative_gradient(net, theta, x, c, opts)
+    betas = [0.2, 0.1, 0.05]
+    errors = [_rel(_ep_update(net, theta, x, c, opts, b, symmetric=False), truth) for b in betas]
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all(np.abs(ratios - 2.0) < 0.3), (errors, ratios)
+    sym = _rel(_ep_update(net, theta, x, c, opts, 0.05, symmetric=True), truth)
+    assert sym < errors[-1] / 5  # symmetric nudging removes the O(β) bias

@@ -1,0 +1,8 @@
+import pytest
+
+from .fields import Linear
+
+
+@pytest.fixture
+def linear():
+    return Linear()
