@@ -44,7 +44,7 @@ DEFAULTS = {
     },
     "free": _phase(20),
     "signal": _phase(4),
-    "eval": {**_phase(200, check=True, atol=1e-4), "init": "zeros", "batch_size": 1000},
+    "eval": {**_phase(200, check=True, atol=1e-4), "init": "zeros", "batch_size": 100},
     "train": {"epochs": 10, "batch_size": 20, "init_state": "persistent", "seed": 0},
     "data": {"dataset": "digits", "split": "validation", "dir": ""},
 }
@@ -80,10 +80,13 @@ def _ep(hidden, lr, free, signal, beta, epochs):
 
 
 # Scellier & Bengio 2017 (ALGORITHMS.md §4): Euler ε = 0.5, batch 20, persistent particles.
+# Their code's cost is C = ‖s_L − c‖² (no ½), so its nudging force is 2β(c − s_L) while the
+# update divides by β: in this engine's convention (u_L = β(c − s_L), update η/β) their
+# (β, α) is (2β, 2α). The presets carry the converted values of their code.
 PRESETS = {
-    "ep-1h": _ep([500], [0.1, 0.05], 20, 4, 0.5, 25),
-    "ep-2h": _ep([500, 500], [0.4, 0.1, 0.01], 150, 6, 1.0, 60),
-    "ep-3h": _ep([500, 500, 500], [0.128, 0.032, 0.008, 0.002], 500, 8, 1.0, 500),
+    "ep-1h": _ep([500], [0.2, 0.1], 20, 4, 1.0, 25),
+    "ep-2h": _ep([500, 500], [0.8, 0.2, 0.02], 150, 6, 2.0, 60),
+    "ep-3h": _ep([500, 500, 500], [0.256, 0.064, 0.016, 0.004], 500, 8, 2.0, 500),
 }
 PRESETS["ep-1h-adaptive"] = {
     **PRESETS["ep-1h"],

@@ -6,6 +6,7 @@ rule -> θ. Each epoch appends one line to metrics.jsonl and rewrites checkpoint
 
 import json
 import os
+import resource
 import time
 import warnings
 from dataclasses import dataclass
@@ -212,6 +213,7 @@ def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
             **{k: v for k, v in metrics.items() if k != "train_error"},
             "steps_eval": ev["steps"],
             "limit_eval": ev["limit"],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }
         _limit_warning(metrics, cfg)
         save_checkpoint(out / "checkpoint.npz", state, cfg)

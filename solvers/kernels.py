@@ -107,7 +107,9 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
     """Explicit Runge–Kutta relaxation, per-sample steps, optional error control.
 
     Each iteration: k₁ = f(y) gives the residual test; running samples then take
-    y⁺ = P(y + h Σ b_i k_i) with P the projection onto [lo, hi]. With an embedded
+    y⁺ = P(y + h Σ b_i k_i) with P the projection onto [lo, hi]. Stage states are projected
+    too, so a field with a kink at the bounds (the hard sigmoid's ρ′) is only ever evaluated
+    inside them; without it higher-order methods chatter at saturated units. With an embedded
     estimate (``e`` non-empty) a sample's step is accepted when the RMS of
     h Σ e_i k_i / (step_atol + step_rtol·max(|y|, |y⁺|)) is ≤ 1, and h is scaled by
     min(10, max(0.2, 0.9·err^err_exp)). Steps are clipped so that t never passes t_max.
@@ -153,7 +155,7 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
                     acc = y[i, j]
                     for m in range(s):
                         acc += hs[j] * A[s, m] * K[m, i, j]
-                    ytmp[i, j] = acc
+                    ytmp[i, j] = min(max(acc, lo), hi)  # stages stay in the box too
             f(ytmp, theta, meta, data, K[s], -1)
             for j in range(B):
                 if status[j] == RUNNING:

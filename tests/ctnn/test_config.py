@@ -11,7 +11,7 @@ def test_presets_carry_the_reference_settings():
     assert cfg["model"]["hidden"] == [500, 500]
     assert cfg["free"]["max_steps"] == 150 and cfg["signal"]["max_steps"] == 6
     assert cfg["free"]["method"] == "euler" and cfg["free"]["step"] == 0.5 and not cfg["free"]["check"]
-    assert cfg["learning"]["lr"] == [0.4, 0.1, 0.01] and cfg["train"]["batch_size"] == 20
+    assert cfg["learning"]["lr"] == [0.8, 0.2, 0.02] and cfg["learning"]["beta"] == 2.0 and cfg["train"]["batch_size"] == 20
     adaptive = resolve("ep-1h-adaptive")
     assert adaptive["free"]["check"] and adaptive["model"]["hidden"] == [500]
 

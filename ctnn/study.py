@@ -1,0 +1,125 @@
+"""Grids of ``ctnn train`` runs: each run its own process and run directory.
+
+A row is a name and its ``ctnn train`` arguments; every run is one subprocess, so its
+peak memory is its own and the exact command is recorded. A run directory whose
+metrics already reach the requested epochs is reused, so an interrupted study continues.
+"""
+
+import csv
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Row:
+    name: str
+    args: list  # ctnn train arguments, without --out / --seed / --dataset
+    notes: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def command(row, dataset, seed, out, epochs=None):
+    cmd = ["ctnn", "train", *row.args, "--dataset", dataset, "--seed", str(seed), "--out", str(out), "--quiet"]
+    if epochs is not None:
+        cmd += ["--epochs", str(epochs)]
+    return cmd
+
+
+def read_metrics(run_dir):
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_one(cmd, out, data_dir=None, log=print):
+    """Run ``cmd`` (a ctnn train command) unless its run directory is complete."""
+    out = Path(out)
+    done = out / "done.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    argv = [sys.executable, "-m", "ctnn.cli", *cmd[1:]]
+    if data_dir:
+        argv += ["--data-dir", str(data_dir)]
+    log(f"running: {shlex.join(cmd)}")
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    info = {"command": shlex.join(cmd), "wall_seconds": time.perf_counter() - t0}
+    done.write_text(json.dumps(info) + "\n")
+    return info
+
+
+def summarise(row, dataset, runs):
+    """One table row from the runs (seeds) of one (row, dataset)."""
+    finals = [r["metrics"][-1] for r in runs]
+    test = np.array([m["test_error"] for m in finals]) * 100
+    train = np.array([m["train_error"] for m in finals]) * 100
+    mean = lambda key: float(np.mean([m[key] for m in finals]))  # noqa: E731
+    return {
+        "method": row.name,
+        "dataset": dataset,
+        "seeds": len(runs),
+        "test_error_mean": float(test.mean()),
+        "test_error_std": float(test.std(ddof=1)) if len(test) > 1 else 0.0,
+        "best_test_error_mean": float(np.mean([min(m["test_error"] for m in r["metrics"]) for r in runs]) * 100),
+        "train_error_mean": float(train.mean()),
+        "epochs": finals[0]["epoch"],
+        "seconds_per_epoch": float(np.mean([np.mean([m["seconds"] for m in r["metrics"]]) for r in runs])),
+        "steps_free": mean("steps_free"),
+        "steps_signal": mean("steps_signal"),
+        "nfev_per_example": mean("nfev_free") + mean("nfev_signal") * row.meta.get("signal_phases", 1),
+        "peak_rss_mb": float(np.max([r["metrics"][-1]["peak_rss_mb"] for r in runs])),
+        "command": runs[0]["info"]["command"],
+        "notes": row.notes,
+    }
+
+
+def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=print):
+    """Every row × dataset × seed; returns the summary table (list of dicts)."""
+    out_dir = Path(out_dir)
+    table = []
+    for dataset in datasets:
+        for row in rows:
+            runs = []
+            for seed in range(seeds):
+                out = out_dir / f"{row.name}--{dataset}--seed{seed}"
+                cmd = command(row, dataset, seed, out, epochs)
+                out.mkdir(parents=True, exist_ok=True)
+                info = run_one(cmd, out, data_dir, log)
+                runs.append({"info": info, "metrics": read_metrics(out)})
+            table.append(summarise(row, dataset, runs))
+    return table
+
+
+COLUMNS = [
+    ("method", "method", "{}"), ("dataset", "dataset", "{}"),
+    ("test error %", "test_error_mean", "{:.2f}"), ("± std", "test_error_std", "{:.2f}"),
+    ("best %", "best_test_error_mean", "{:.2f}"), ("train %", "train_error_mean", "{:.2f}"),
+    ("epochs", "epochs", "{}"), ("s/epoch", "seconds_per_epoch", "{:.1f}"),
+    ("steps free", "steps_free", "{:.1f}"), ("steps signal", "steps_signal", "{:.1f}"),
+    ("f-evals/example", "nfev_per_example", "{:.1f}"), ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
+]
+
+
+def write_table(table, md_path, csv_path, title, preamble=""):
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    lines = [f"# {title}", "", preamble, "",
+             "| " + " | ".join(h for h, _, _ in COLUMNS) + " |",
+             "|" + "---|" * len(COLUMNS)]
+    for r in table:
+        lines.append("| " + " | ".join(fmt.format(r[k]) for _, k, fmt in COLUMNS) + " |")
+    lines += ["", "Commands (seed 0; other seeds differ only in `--seed`):", ""]
+    lines += [f"- {r['method']} / {r['dataset']}: `{r['command']}`" for r in table]
+    Path(md_path).write_text("\n".join(lines) + "\n")
