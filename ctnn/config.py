@@ -88,6 +88,25 @@ PRESETS = {
     "ep-2h": _ep([500, 500], [0.8, 0.2, 0.02], 150, 6, 2.0, 60),
     "ep-3h": _ep([500, 500, 500], [0.256, 0.064, 0.016, 0.004], 500, 8, 2.0, 500),
 }
+
+
+def _sigprop(hidden, lr, connectivity, epochs):
+    return {
+        "model": {"hidden": hidden, "connectivity": connectivity},
+        "learning": {"algorithm": "sigprop", "lr": lr, "beta": 1.0, "gamma": 0.1, "signal": "error",
+                     "projection": "fixed", "output_nudge": True},
+        "free": {"max_steps": 20},
+        "signal": {"max_steps": 4},
+        "train": {"epochs": epochs},
+        "data": {"dataset": "mnist"},
+    }
+
+
+# Sigprop: the error signal u_1 = γS(c − ρ(s_L⁰)) plus the output nudge (results/sigprop-ablation.md),
+# the same Euler schedule as ep-1h so that the two are compared on equal terms.
+PRESETS["sigprop-ff-1h"] = _sigprop([500], [0.05, 0.2], "feedforward", 25)
+PRESETS["sigprop-1h"] = _sigprop([500], [0.05, 0.2], "feedforward", 25)
+PRESETS["sigprop-2h"] = _sigprop([500, 500], [0.05, 0.05, 0.2], "feedforward", 25)
 PRESETS["ep-1h-adaptive"] = {
     **PRESETS["ep-1h"],
     "free": {"max_steps": 100, "check": True, "atol": 1e-3, "rtol": 0.0},

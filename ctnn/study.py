@@ -7,6 +7,7 @@ metrics already reach the requested epochs is reused, so an interrupted study co
 
 import csv
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -39,8 +40,12 @@ def read_metrics(run_dir):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_one(cmd, out, data_dir=None, log=print):
-    """Run ``cmd`` (a ctnn train command) unless its run directory is complete."""
+def run_one(cmd, out, data_dir=None, log=print, threads=None):
+    """Run ``cmd`` (a ctnn train command) unless its run directory is complete.
+
+    ``threads`` caps the BLAS threads of the run: runs side by side on a small machine
+    must not each spin up a thread per core.
+    """
     out = Path(out)
     done = out / "done.json"
     if done.is_file():
@@ -50,7 +55,11 @@ def run_one(cmd, out, data_dir=None, log=print):
         argv += ["--data-dir", str(data_dir)]
     log(f"running: {shlex.join(cmd)}")
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    env = dict(os.environ)
+    if threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+            env[var] = str(threads)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     info = {"command": shlex.join(cmd), "wall_seconds": time.perf_counter() - t0}
@@ -83,20 +92,28 @@ def summarise(row, dataset, runs):
     }
 
 
-def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=print):
-    """Every row × dataset × seed; returns the summary table (list of dicts)."""
+def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=print, jobs=1):
+    """Every row × dataset × seed, ``jobs`` runs at a time (one BLAS thread each when
+    more than one); returns the summary table (list of dicts) in row order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     out_dir = Path(out_dir)
+    cells = [(dataset, row, seed) for dataset in datasets for row in rows for seed in range(seeds)]
+
+    def launch(cell):
+        dataset, row, seed = cell
+        out = out_dir / f"{row.name}--{dataset}--seed{seed}"
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = command(row, dataset, seed, out, epochs)
+        return {"info": run_one(cmd, out, data_dir, log, 1 if jobs > 1 else None), "metrics": read_metrics(out)}
+
+    # the threads only wait on subprocesses
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = list(pool.map(launch, cells))
     table = []
-    for dataset in datasets:
-        for row in rows:
-            runs = []
-            for seed in range(seeds):
-                out = out_dir / f"{row.name}--{dataset}--seed{seed}"
-                cmd = command(row, dataset, seed, out, epochs)
-                out.mkdir(parents=True, exist_ok=True)
-                info = run_one(cmd, out, data_dir, log)
-                runs.append({"info": info, "metrics": read_metrics(out)})
-            table.append(summarise(row, dataset, runs))
+    for i in range(0, len(cells), seeds):
+        dataset, row, _ = cells[i]
+        table.append(summarise(row, dataset, runs[i : i + seeds]))
     return table
 
 
