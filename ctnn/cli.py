@@ -7,7 +7,6 @@ diverging dynamics exit 3. No traceback for either.
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from . import config as configs
 from .data import DataError
@@ -18,6 +17,16 @@ EXIT_USAGE, EXIT_DIVERGED = 2, 3
 
 
 def _train(args):
+    if args.resume:
+        given = [flag for flag, v in (("--preset", args.preset), ("--config", args.config), ("--dataset", args.dataset),
+                                      ("--seed", args.seed), ("--set", args.set)) if v]
+        if given:
+            raise configs.ConfigError(f"--resume continues a run as configured; drop {', '.join(given)}")
+        from .train import resume
+
+        resume(args.resume, args.epochs, args.data_dir, progress=not args.quiet)
+        print(f"run written to {args.resume}")
+        return
     overrides = {"data.dataset": args.dataset, "train.epochs": args.epochs, "train.seed": args.seed,
                  "data.dir": args.data_dir}
     cfg = configs.resolve(args.preset, args.config, args.set or (), **overrides)
@@ -30,15 +39,7 @@ def _train(args):
 def _evaluate(args):
     from .train import build, evaluate, load_checkpoint
 
-    path = Path(args.checkpoint)
-    if path.is_dir():
-        path = path / "checkpoint.npz"
-    if not path.is_file():
-        raise configs.ConfigError(f"no checkpoint at {path}")
-    try:
-        cfg, state = load_checkpoint(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise configs.ConfigError(f"{path} is not a readable ctnn checkpoint ({exc})") from exc
+    cfg, state = load_checkpoint(args.checkpoint)
     if args.dataset:
         cfg["data"]["dataset"] = args.dataset
     if args.data_dir:
@@ -65,6 +66,7 @@ def parser():
     t.add_argument("--data-dir", help="where the IDX files are (else $CTNN_DATA, the cache, ...)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted config key")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue RUN_DIR from its last checkpoint")
     t.set_defaults(run=_train)
     e = sub.add_parser("evaluate", help="error of a checkpoint's free phase")
     e.add_argument("checkpoint", help="checkpoint.npz or its run directory")

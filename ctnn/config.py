@@ -39,7 +39,7 @@ DEFAULTS = {
         "gamma": 0.1,  # sigprop signal strength
         "signal": "error",  # sigprop: error c − ρ(s_L⁰) or target c
         "projection": "fixed",  # sigprop: S fixed random or learned
-        "lr_projection": 0.01,
+        "lr_projection": 0.2,
         "output_nudge": True,  # sigprop: also u_L = β ρ′(s_L)(c − ρ(s_L))
     },
     "free": _phase(20),
@@ -131,6 +131,8 @@ def merge(base, override, path=""):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where} is a section; set its keys, e.g. {where}.{next(iter(out[key]))}")
             out[key] = merge(out[key], value, where + ".")
+        elif isinstance(value, dict):
+            raise ConfigError(f"{where} is a value, not a section")
         else:
             out[key] = value
     return out

@@ -64,8 +64,10 @@ def sigprop_step(net, theta, S, x, c, s_init, cfg, rng):
 
     Layers below the output learn with η_ℓ/γ; the output with η_L/β when it is nudged
     locally (its contrast is then β(c − ρ(s_L)) plus an O(γ) forward part), else η_L/γ,
-    so a learning rate means about the same step in every variant. A learned S tracks
-    each class's mean first-layer activity: ΔS = η_S ⟨(ρ(s₁⁰) − S c) cᵀ⟩ (local to layer 1).
+    so a learning rate means about the same step in every variant. A learned S follows
+    the Kolen–Pollack rule ΔS = η_S ⟨ρ(s₁⁰) eᵀ⟩, e = c − ρ(s_L⁰): each S connection sees
+    only its two ends, and with η_S = η_L it receives the transpose of the output layer's
+    delta-rule step, so S drifts toward W_Lᵀ and the error signal toward backprop's.
     """
     ln = cfg["learning"]
     free, data = free_phase(net, theta, x, s_init, cfg["_opts"]["free"], c)
@@ -80,5 +82,5 @@ def sigprop_step(net, theta, S, x, c, s_init, cfg, rng):
     apply(net, theta, x, free.y, sig.y, scales)
     if ln["projection"] == "learned":
         h0 = rho(net.layer(free.y, 1), net.activation)
-        S += (ln["lr_projection"] / c.shape[1]) * ((h0 - S @ c) @ c.T)
+        S += (ln["lr_projection"] / c.shape[1]) * (h0 @ (c - net.output(free.y)).T)
     return free, [sig]

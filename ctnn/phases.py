@@ -13,15 +13,21 @@ from solvers import DIVERGED, STATUS_NAMES, settle
 from .network import layered_field
 
 
+# With activations bounded by 1 a settled state is O(weights) per unit; a state whose
+# units are beyond this on average has left every meaningful region: a numerical blow-up.
+MAX_STATE_PER_UNIT = 1e4
+
+
 class DivergenceError(RuntimeError):
-    """The dynamics blew up: a NaN or Inf, or a residual past every bound."""
+    """The dynamics blew up: a NaN or Inf, or states past every meaningful bound."""
 
 
 def solver_options(phase_cfg, net):
     """Keyword arguments of :func:`solvers.settle` for one phase's configuration."""
     lo, hi = net.bounds
     keys = ("method", "step", "max_steps", "check", "atol", "rtol", "step_atol", "step_rtol")
-    return {**{k: phase_cfg[k] for k in keys}, "lo": lo, "hi": hi, "blocks": net.blocks}
+    return {**{k: phase_cfg[k] for k in keys}, "lo": lo, "hi": hi, "blocks": net.blocks,
+            "max_norm": MAX_STATE_PER_UNIT * np.sqrt(net.n_units)}
 
 
 def relax(net, theta, s_init, data, opts, phase, record_every=0):

@@ -9,6 +9,7 @@ import os
 import resource
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from solvers import LIMIT
 
 from . import data as datasets
-from .config import ConfigError, dumps
+from .config import ConfigError, dumps, validate
 from .learning import ep_step, sigprop_step
 from .network import Network
 from .phases import free_phase, solver_options
@@ -161,6 +162,18 @@ def save_checkpoint(path, state, cfg):
 
 def load_checkpoint(path):
     """(config, TrainState) from a checkpoint written by :func:`save_checkpoint`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.npz"
+    if not path.is_file():
+        raise ConfigError(f"no checkpoint at {path}")
+    try:
+        return _read_checkpoint(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{path} is not a readable ctnn checkpoint ({exc})") from exc
+
+
+def _read_checkpoint(path):
     with np.load(path, allow_pickle=False) as z:
         cfg = json.loads(str(z["config"]))
         rng = np.random.default_rng()
@@ -197,6 +210,9 @@ def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
     if state is None:
         state = new_state(cfg, net, len(dataset.y_train))
         (out / "metrics.jsonl").write_text("")
+    else:  # resuming: epochs after the checkpoint's are redone, bit for bit
+        kept = [line for line in _read_lines(out / "metrics.jsonl") if json.loads(line)["epoch"] <= state.epoch]
+        (out / "metrics.jsonl").write_text("".join(kept))
     history = []
     while state.epoch < cfg["train"]["epochs"]:
         t0 = time.perf_counter()
@@ -216,9 +232,10 @@ def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }
         _limit_warning(metrics, cfg)
-        save_checkpoint(out / "checkpoint.npz", state, cfg)
+        # metrics first: a crash between the two leaves a line that resuming rewrites
         with open(out / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(line) + "\n")
+        save_checkpoint(out / "checkpoint.npz", state, cfg)
         history.append(line)
         log(
             f"epoch {line['epoch']:3d}  train {100 * line['train_error']:6.2f}%  "
@@ -226,3 +243,18 @@ def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
             f"steps {line['steps_free']:.1f}+{line['steps_signal']:.1f}"
         )
     return net, state, history
+
+
+def _read_lines(path):
+    return [line + "\n" for line in Path(path).read_text().splitlines() if line.strip()] if Path(path).is_file() else []
+
+
+def resume(run_dir, epochs=None, data_dir=None, progress=True, log=print):
+    """Continue a run from its last checkpoint (to ``epochs`` if given)."""
+    cfg, state = load_checkpoint(run_dir)
+    if epochs is not None:
+        cfg["train"]["epochs"] = epochs
+    if data_dir is not None:
+        cfg["data"]["dir"] = data_dir
+    validate(cfg)
+    return train(cfg, run_dir, progress=progress, state=state, log=log)
