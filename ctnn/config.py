@@ -18,7 +18,7 @@ SOLVER_METHODS = ("euler", "heun", "rk4", "dopri5", "fixed_point")
 
 def _phase(max_steps, check=False, atol=0.0, rtol=0.0):
     return {"method": "euler", "step": 0.5, "max_steps": max_steps, "check": check,
-            "atol": atol, "rtol": rtol, "step_atol": 1e-6, "step_rtol": 1e-4}
+            "atol": atol, "rtol": rtol, "step_atol": 1e-8, "step_rtol": 0.0}
 
 
 DEFAULTS = {

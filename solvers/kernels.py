@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, types
 
 RUNNING, SETTLED, LIMIT, DIVERGED = 0, 1, 2, 3
+PI_BETA = 0.04  # weight of the previous error in the step-size controller
 
 
 def _array_types(dtype):
@@ -111,8 +112,9 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
     too, so a field with a kink at the bounds (the hard sigmoid's ρ′) is only ever evaluated
     inside them; without it higher-order methods chatter at saturated units. With an embedded
     estimate (``e`` non-empty) a sample's step is accepted when the RMS of
-    h Σ e_i k_i / (step_atol + step_rtol·max(|y|, |y⁺|)) is ≤ 1, and h is scaled by
-    min(10, max(0.2, 0.9·err^err_exp)). Steps are clipped so that t never passes t_max.
+    h Σ e_i k_i / (step_atol + step_rtol·max(|y|, |y⁺|)) is ≤ 1; h is then scaled by
+    min(10, max(0.2, 0.9·err^(err_exp + 0.75β)·err_prev^β)), β = PI_BETA, or after a
+    rejection by max(0.2, 0.9·err^err_exp). Steps are clipped so that t never passes t_max.
     Returns the number of recorded trajectory points.
     """
     n, B = y.shape
@@ -123,6 +125,7 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
     ytmp = np.empty_like(y)
     hs = np.empty(B)  # the step each sample takes this iteration
     k0_valid = False
+    err_prev = np.full(B, 1e-4)
     rec = 0
     it = 0
     max_iter = 10 * max_steps + 10
@@ -185,7 +188,12 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
                     accept[j] = False
                     continue
                 if err <= 1.0:
-                    factor = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**err_exp))
+                    # PI control (Gustafsson; the Lund stabilisation of Hairer's DOPRI5):
+                    # the previous error damps the step-size oscillation that an explicit
+                    # method shows at its stability limit, where a relaxation spends its time
+                    err = max(err, 1e-10)
+                    factor = min(10.0, max(0.2, 0.9 * err ** (err_exp + 0.75 * PI_BETA) * err_prev[j] ** PI_BETA))
+                    err_prev[j] = max(err, 1e-4)
                 else:
                     accept[j] = False
                     factor = min(1.0, max(0.2, 0.9 * err**err_exp))
