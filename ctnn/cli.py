@@ -90,6 +90,57 @@ def _inspect(args):
     print(f"figures and summary.json written to {args.out}")
 
 
+def _bench(args):
+    import itertools
+
+    from .bench import compile_seconds, run
+
+    presets, batches, dtypes = args.preset.split(","), args.batch.split(","), args.dtype.split(",")
+    for name in presets:
+        if name not in configs.PRESETS:
+            raise configs.ConfigError(f"unknown preset {name!r}; choose one of {', '.join(configs.PRESETS)}")
+    if any(d not in ("float32", "float64") for d in dtypes):
+        raise configs.ConfigError("--dtype takes float32 and/or float64")
+    try:
+        batches = [int(b) for b in batches]
+    except ValueError as exc:
+        raise configs.ConfigError(f"--batch takes integers: {exc}") from exc
+    if min(batches) < 1 or args.examples < 1:
+        raise configs.ConfigError("--batch and --examples must be >= 1")
+    cold, warm = compile_seconds()
+    for name, batch, dtype in itertools.product(presets, batches, dtypes):
+        result = run(name, batch, dtype, args.examples)
+        result.update(compile_seconds=cold, cached_compile_seconds=warm)
+        print(json.dumps(result), flush=True)
+
+
+def _compare(args):
+    from .study import METHODS, learning_curves, run_grid, write_table
+
+    names = args.methods.split(",")
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise configs.ConfigError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    datasets = args.datasets.split(",")
+    for d in datasets:
+        if d not in configs.CHOICES["data.dataset"]:
+            raise configs.ConfigError(f"unknown dataset {d!r}")
+    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1) or args.jobs < 1:
+        raise configs.ConfigError("--seeds, --epochs and --jobs must be >= 1")
+    rows = [METHODS[n] for n in names]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = run_grid(rows, datasets, args.seeds, args.runs, args.epochs, args.data_dir, jobs=args.jobs)
+    budget = f"{args.epochs} epochs" if args.epochs else "each preset's epochs"
+    write_table(table, out / "comparison.md", out / "comparison.csv", "Sigprop against EP",
+                f"{budget}, {args.seeds} seed(s) (test error: mean ± std over seeds, final epoch; "
+                f"error on the validation split). Command: `ctnn compare --methods {args.methods} "
+                f"--datasets {args.datasets} --seeds {args.seeds}"
+                + (f" --epochs {args.epochs}" if args.epochs else "") + "`.")
+    learning_curves(rows, datasets, args.runs, out / "learning_curves.png")
+    print((out / "comparison.md").read_text())
+
+
 def parser():
     p = argparse.ArgumentParser(prog="ctnn", description="Continuous-time Hebbian networks: EP and sigprop.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -123,6 +174,22 @@ def parser():
     i.add_argument("--compare-solvers", action="store_true", help="every integrator on one batch: a table and a plot")
     i.add_argument("--out", default="runs/inspect")
     i.set_defaults(run=_inspect)
+    b = sub.add_parser("bench", help="training throughput beside plain NumPy and the GEMM rate; JSON lines")
+    b.add_argument("--preset", default="ep-1h", help="preset(s), comma-separated (default ep-1h)")
+    b.add_argument("--batch", default="20", help="batch size(s), comma-separated (default 20)")
+    b.add_argument("--dtype", default="float32", help="float32 and/or float64, comma-separated")
+    b.add_argument("--examples", type=int, default=4000, help="examples per timed pass (default 4000)")
+    b.set_defaults(run=_bench)
+    c = sub.add_parser("compare", help="methods × datasets × seeds -> comparison.md/.csv, learning_curves.png")
+    c.add_argument("--methods", default="ep-1h,ep-1h-symmetric,ep-1h-asymmetric,sigprop-1h,sigprop-ff-1h,gradient-1h")
+    c.add_argument("--datasets", default="mnist,fashion-mnist")
+    c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--epochs", type=int, help="override every preset's epochs")
+    c.add_argument("--jobs", type=int, default=1, help="runs side by side (one BLAS thread each)")
+    c.add_argument("--data-dir")
+    c.add_argument("--runs", default="runs/compare", help="where the run directories go (reused on re-runs)")
+    c.add_argument("--out", default="results")
+    c.set_defaults(run=_compare)
     return p
 
 
@@ -136,6 +203,8 @@ def main(argv=None):
     except (DivergenceError, FloatingPointError) as exc:
         print(f"ctnn: diverged: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
     return 0
 
 

@@ -53,7 +53,7 @@ CHOICES = {
     "model.activation": ACTIVATIONS,
     "model.connectivity": CONNECTIVITIES,
     "model.dtype": ("float32", "float64"),
-    "learning.algorithm": ("ep", "sigprop"),
+    "learning.algorithm": ("ep", "sigprop", "gradient"),
     "learning.beta_sign": ("random", "positive", "symmetric"),
     "learning.rule": ("contrastive", "vector_field"),
     "learning.signal": ("error", "target"),
@@ -94,7 +94,7 @@ def _sigprop(hidden, lr, connectivity, epochs):
     return {
         "model": {"hidden": hidden, "connectivity": connectivity},
         "learning": {"algorithm": "sigprop", "lr": lr, "beta": 1.0, "gamma": 0.1, "signal": "error",
-                     "projection": "fixed", "output_nudge": True},
+                     "projection": "fixed", "output_nudge": True, "lr_projection": lr[-1]},
         "free": {"max_steps": 20},
         "signal": {"max_steps": 4},
         "train": {"epochs": epochs},
@@ -104,9 +104,15 @@ def _sigprop(hidden, lr, connectivity, epochs):
 
 # Sigprop: the error signal u_1 = γS(c − ρ(s_L⁰)) plus the output nudge (results/sigprop-ablation.md),
 # the same Euler schedule as ep-1h so that the two are compared on equal terms.
-PRESETS["sigprop-ff-1h"] = _sigprop([500], [0.05, 0.2], "feedforward", 25)
-PRESETS["sigprop-1h"] = _sigprop([500], [0.05, 0.2], "feedforward", 25)
-PRESETS["sigprop-2h"] = _sigprop([500, 500], [0.05, 0.05, 0.2], "feedforward", 25)
+PRESETS["sigprop-ff-1h"] = _sigprop([500], [0.05, 0.05], "feedforward", 25)
+PRESETS["sigprop-1h"] = _sigprop([500], [0.05, 0.05], "feedforward", 25)
+PRESETS["sigprop-2h"] = _sigprop([500, 500], [0.05, 0.05, 0.05], "feedforward", 25)
+# The ceiling: the same network trained by the exact gradient at a settled free phase.
+PRESETS["gradient-1h"] = {
+    **PRESETS["ep-1h"],
+    "learning": {"algorithm": "gradient", "lr": [0.1, 0.05]},
+    "free": {"max_steps": 1000, "check": True, "atol": 1e-6},
+}
 PRESETS["ep-1h-adaptive"] = {
     **PRESETS["ep-1h"],
     "free": {"max_steps": 100, "check": True, "atol": 1e-3, "rtol": 0.0},

@@ -10,6 +10,7 @@ import numpy as np
 
 from hebbian import contrastive_hebbian, vector_field_hebbian
 
+from .gradient import loss_gradient
 from .network import drho, rho
 from .phases import free_phase, nudged_phase, sigprop_signal, signal_phase
 
@@ -84,3 +85,17 @@ def sigprop_step(net, theta, S, x, c, s_init, cfg, rng):
         h0 = rho(net.layer(free.y, 1), net.activation)
         S += (ln["lr_projection"] / c.shape[1]) * (h0 @ (c - net.output(free.y)).T)
     return free, [sig]
+
+
+def gradient_step(net, theta, x, c, s_init, cfg, rng):
+    """The ceiling: θ −= η_ℓ dL/dθ_ℓ with the exact gradient at the free fixed point
+    (implicit differentiation, :mod:`ctnn.gradient`), ρ′ = 1 on the closed interval as
+    everywhere in the engine (the strict one-sided derivative is zero through a unit at a
+    bound, and a network whose units all rest at 0 could never learn again). Not local,
+    not Hebbian: the reference the Hebbian rules are measured against."""
+    free, _ = free_phase(net, theta, x, s_init, cfg["_opts"]["free"], c)
+    grad = loss_gradient(net, theta, x, c, free.y, strict=False)
+    for ell, eta in enumerate(cfg["learning"]["lr"], start=1):
+        for name in (f"W{ell}", f"b{ell}"):
+            net.view(theta, name)[...] -= eta * net.view(grad, name)
+    return free, []

@@ -51,6 +51,10 @@ def run_one(cmd, out, data_dir=None, log=print, threads=None):
     if done.is_file():
         return json.loads(done.read_text())
     argv = [sys.executable, "-m", "ctnn.cli", *cmd[1:]]
+    if (out / "checkpoint.npz").is_file():  # interrupted: continue where it stopped
+        argv = [sys.executable, "-m", "ctnn.cli", "train", "--resume", str(out), "--quiet"]
+        if "--epochs" in cmd:
+            argv += ["--epochs", cmd[cmd.index("--epochs") + 1]]
     if data_dir:
         argv += ["--data-dir", str(data_dir)]
     log(f"running: {shlex.join(cmd)}")
@@ -140,3 +144,35 @@ def write_table(table, md_path, csv_path, title, preamble=""):
     lines += ["", "Commands (seed 0; other seeds differ only in `--seed`):", ""]
     lines += [f"- {r['method']} / {r['dataset']}: `{r['command']}`" for r in table]
     Path(md_path).write_text("\n".join(lines) + "\n")
+
+
+# The rows of the comparison: EP baselines, sigprop, and the exact-gradient ceiling.
+METHODS = {
+    "ep-1h": Row("ep-1h", ["--preset", "ep-1h"], "EP one-sided, random sign of β (Scellier & Bengio 2017)"),
+    "ep-2h": Row("ep-2h", ["--preset", "ep-2h"], "EP one-sided, two hidden layers"),
+    "ep-1h-symmetric": Row("ep-1h-symmetric", ["--preset", "ep-1h", "--set", "learning.beta_sign=symmetric"],
+                           "EP with symmetric ±β nudging (Laborieux et al. 2021)", {"signal_phases": 2}),
+    "ep-1h-asymmetric": Row("ep-1h-asymmetric", ["--preset", "ep-1h", "--set", "model.connectivity=asymmetric",
+                                                 "--set", "learning.rule=vector_field"],
+                            "vector-field EP on an asymmetric network (Scellier et al. 2018)"),
+    "sigprop-1h": Row("sigprop-1h", ["--preset", "sigprop-1h"], "sigprop, the default variant"),
+    "sigprop-ff-1h": Row("sigprop-ff-1h", ["--preset", "sigprop-ff-1h"], "sigprop on a feedforward network"),
+    "gradient-1h": Row("gradient-1h", ["--preset", "gradient-1h"], "ceiling: exact gradient at the fixed point"),
+}
+
+
+def learning_curves(rows, datasets, out_dir, path):
+    """Seed-0 curves of every row: test error against epoch and against wall time."""
+    from . import plots
+
+    curves = {}
+    for dataset in datasets:
+        for row in rows:
+            metrics = read_metrics(Path(out_dir) / f"{row.name}--{dataset}--seed0")
+            if metrics:
+                curves[f"{row.name} ({dataset})"] = (
+                    [m["epoch"] for m in metrics],
+                    np.cumsum([m["seconds"] for m in metrics]),
+                    [100 * m["test_error"] for m in metrics],
+                )
+    plots.learning_curves(curves, path)

@@ -20,11 +20,12 @@ from solvers import LIMIT
 
 from . import data as datasets
 from .config import ConfigError, dumps, validate
-from .learning import ep_step, sigprop_step
+from .learning import ep_step, gradient_step, sigprop_step
 from .network import Network
 from .phases import free_phase, solver_options
 
 LIMIT_WARNING = 0.01
+STEPS = {"ep": ep_step, "gradient": gradient_step}
 
 
 @dataclass
@@ -109,10 +110,10 @@ def train_epoch(net, state, dataset, cfg, progress=True):
             s_init = net.feedforward(state.theta, x)
         else:
             s_init = net.zeros(len(idx))
-        if algorithm == "ep":
-            free, signals = ep_step(net, state.theta, x, c, s_init, cfg, state.rng)
-        else:
+        if algorithm == "sigprop":
             free, signals = sigprop_step(net, state.theta, state.S, x, c, s_init, cfg, state.rng)
+        else:
+            free, signals = STEPS[algorithm](net, state.theta, x, c, s_init, cfg, state.rng)
         if state.particles is not None:
             state.particles[idx] = free.y.T
         sums["wrong"] += int(np.sum(np.argmax(net.output(free.y), axis=0) != y_all[idx]))

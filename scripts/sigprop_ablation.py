@@ -31,7 +31,7 @@ table = run_grid(rows, args.datasets.split(","), args.seeds, args.runs, args.epo
 write_table(
     table, args.out + ".md", args.out + ".csv", "Sigprop ablation",
     f"Preset `sigprop-1h` (784-500-10, hard sigmoid, Euler ε = 0.5, 20 free + 4 signal steps, batch 20, "
-    f"persistent particles, γ = 0.1, β = 1, η = 0.05, 0.2) with one option changed per row; "
+    f"persistent particles, γ = 0.1, β = 1, η = 0.05, 0.05, learned S: η_S = 0.05) with one option changed per row; "
     f"{args.epochs} epochs, {args.seeds} seed(s), error on the validation split (last 10,000 training images). "
     f"Command: `python scripts/sigprop_ablation.py --epochs {args.epochs} --seeds {args.seeds} --jobs {args.jobs}`.",
 )

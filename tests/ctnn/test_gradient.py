@@ -74,3 +74,31 @@ def test_one_sided_error_shrinks_linearly_with_beta(problem):
     assert np.all(np.abs(ratios - 2.0) < 0.3), (errors, ratios)
     sym = _rel(_ep_update(net, theta, x, c, opts, 0.05, symmetric=True), truth)
     assert sym < errors[-1] / 5  # symmetric nudging removes the O(β) bias
+
+
+@pytest.mark.parametrize("act, conn", [("logistic", "symmetric"), ("tanh", "asymmetric"), ("logistic", "feedforward"),
+                                       ("hard_sigmoid", "symmetric")])
+def test_implicit_gradient_matches_finite_differences(act, conn):
+    from ctnn.gradient import loss_gradient
+
+    rng = np.random.default_rng(2)
+    net = Network((4, 5, 3, 2), act, conn)
+    theta = 1.5 * net.init(rng) + 0.3 * rng.standard_normal(net.n_params)
+    if act == "hard_sigmoid":  # most units inside the box, some held at its bounds
+        theta = 0.6 * net.init(rng)
+    x = rng.uniform(0, 1, (4, 3))
+    c = np.eye(2)[:, [0, 1, 1]]
+    opts = solver_options(TIGHT, net)
+    free, _ = _settle(net, theta, x, c, opts)
+    if act == "hard_sigmoid":
+        inside = np.mean((free.y > 0) & (free.y < 1))
+        assert 0.3 < inside < 1.0, inside
+    grad = loss_gradient(net, theta, x, c, free.y)
+    truth = -_true_negative_gradient(net, theta, x, c, opts, h=1e-6)
+    learned = np.ones(net.n_params, bool)
+    if conn == "asymmetric":  # feedback arrays are not learned: compare W and b only
+        for ell in range(1, net.L):
+            off, shape = net.shapes[f"B{ell}"]
+            learned[off : off + np.prod(shape)] = False
+    assert np.linalg.norm(truth[learned]) > 1e-3
+    assert _rel(grad[learned], truth[learned]) < 1e-4

@@ -7,7 +7,7 @@ from ctnn import ACTIVATIONS, CONNECTIVITIES, Network, layered_field
 from ctnn.phases import free_phase, solver_options
 from ctnn.config import DEFAULTS
 
-from . import reference
+from ctnn import numpy_reference as reference
 
 
 def _setup(act, conn, seed=0, B=7):

@@ -7,7 +7,7 @@ from scipy.integrate import solve_ivp
 from ctnn import Network, layered_field
 from solvers import METHODS, SETTLED, settle
 
-from . import reference
+from ctnn import numpy_reference as reference
 
 
 def _net(act, conn="symmetric", seed=0, B=4):
