@@ -32,8 +32,8 @@ DEFAULTS = {
     },
     "learning": {
         "algorithm": "ep",
-        "lr": [0.1, 0.05],
-        "beta": 0.5,
+        "lr": [0.2, 0.1],
+        "beta": 1.0,
         "beta_sign": "random",  # EP: random sign per minibatch, positive, or symmetric ±β
         "rule": "contrastive",  # or vector_field (asymmetric EP)
         "gamma": 0.1,  # sigprop signal strength
@@ -45,7 +45,7 @@ DEFAULTS = {
     "free": _phase(20),
     "signal": _phase(4),
     "eval": {**_phase(200, check=True, atol=1e-4), "init": "zeros", "batch_size": 100},
-    "train": {"epochs": 10, "batch_size": 20, "init_state": "persistent", "seed": 0},
+    "train": {"epochs": 40, "batch_size": 20, "init_state": "persistent", "seed": 0},
     "data": {"dataset": "digits", "split": "validation", "dir": ""},
 }
 
