@@ -21,9 +21,8 @@ def apply_contrastive(net, theta, x, s_a, s_b, scales):
     for ell in range(1, net.L + 1):
         post_a = rho(net.layer(s_a, ell), net.activation)
         post_b = rho(net.layer(s_b, ell), net.activation)
-        dW, db = contrastive_hebbian(pre_a, post_a, pre_b, post_b, scales[ell - 1])
-        net.view(theta, f"W{ell}")[...] += dW
-        net.view(theta, f"b{ell}")[...] += db
+        out = (net.view(theta, f"W{ell}"), net.view(theta, f"b{ell}"))
+        contrastive_hebbian(pre_a, post_a, pre_b, post_b, scales[ell - 1], out=out)
         pre_a, pre_b = post_a, post_b
 
 

@@ -68,42 +68,62 @@ def _layered_field(s, theta, meta, data, out, block):
         for j in range(B):
             rho[i, j] = _rho(s[i, j], act)
     cbase = 2 * n[1]
+    none = np.empty((0, 0), dtype=s.dtype)
     for k in range(first, last):
         nk, r0 = n[k + 1], row[k]
+        below, bias = none, theta[:0]
+        if k > 0:  # layer 1's W_1 x + b_1 is data: the input is clamped
+            m = n[k]
+            below = np.dot(theta[offW[k] : offW[k] + nk * m].reshape((nk, m)), rho[row[k - 1] : r0])
+            bias = theta[offb[k] : offb[k] + nk]
+        above = none
+        if k < L - 1 and conn != FEEDFORWARD:
+            m2 = n[k + 2]
+            if conn == SYMMETRIC:
+                Wup = theta[offW[k + 1] : offW[k + 1] + m2 * nk].reshape((m2, nk))
+                above = np.dot(Wup.T, rho[row[k + 1] : row[k + 2]])
+            else:
+                above = np.dot(theta[offB[k] : offB[k] + nk * m2].reshape((nk, m2)), rho[row[k + 1] : row[k + 2]])
+        # pre = W_ℓ ρ(s_{ℓ−1}) + b_ℓ + B_ℓ ρ(s_{ℓ+1}); branch-free loops so they vectorise
         if k == 0:
             pre = data[:nk].copy()
         else:
-            m = n[k]
-            W = theta[offW[k] : offW[k] + nk * m].reshape((nk, m))
-            pre = np.dot(W, rho[row[k - 1] : r0])
-            bias = theta[offb[k] : offb[k] + nk]
+            pre = below
+            for i in range(nk):
+                bi = bias[i]
+                for j in range(B):
+                    pre[i, j] += bi
+        if above.shape[0] > 0:
             for i in range(nk):
                 for j in range(B):
-                    pre[i, j] += bias[i]
-        if k < L - 1 and conn != FEEDFORWARD:
-            m2 = n[k + 2]
-            above = rho[row[k + 1] : row[k + 2]]
-            if conn == SYMMETRIC:
-                W2 = theta[offW[k + 1] : offW[k + 1] + m2 * nk].reshape((m2, nk))
-                pre += np.dot(W2.T, above)
-            else:
-                Bk = theta[offB[k] : offB[k] + nk * m2].reshape((nk, m2))
-                pre += np.dot(Bk, above)
-        for i in range(nk):
-            for j in range(B):
-                si = s[r0 + i, j]
-                out[r0 + i, j] = _drho(si, act) * pre[i, j] - si
-        if k == 0:
+                    pre[i, j] += above[i, j]
+        _leaky(out[r0 : r0 + nk], s[r0 : r0 + nk], pre, act)
+        if k == 0:  # u_1
             for i in range(nk):
                 for j in range(B):
                     out[i, j] += data[nk + i, j]
-        if k == L - 1:
+        if k == L - 1:  # u_L = β ρ′(s_L)(c − ρ(s_L)), per sample β
             beta = data[cbase + nk]
             for i in range(nk):
                 for j in range(B):
                     if beta[j] != 0.0:
                         si = s[r0 + i, j]
                         out[r0 + i, j] += beta[j] * _drho(si, act) * (data[cbase + i, j] - _rho(si, act))
+
+
+@njit(cache=True)
+def _leaky(out, s, pre, act):
+    """out = ρ′(s) ⊙ pre − s, one loop per activation so that each vectorises."""
+    n, B = s.shape
+    if act == HARD:
+        for i in range(n):
+            for j in range(B):
+                si = s[i, j]
+                out[i, j] = (pre[i, j] if 0.0 <= si <= 1.0 else 0.0) - si
+    else:
+        for i in range(n):
+            for j in range(B):
+                out[i, j] = _drho(s[i, j], act) * pre[i, j] - s[i, j]
 
 
 layered_field = njit(

@@ -6,24 +6,47 @@ of the two units it joins.
 """
 
 import numpy as np
+from scipy.linalg import blas
 
 
-def contrastive_hebbian(pre_a, post_a, pre_b, post_b, scale):
+def contrastive_hebbian(pre_a, post_a, pre_b, post_b, scale, out=None):
     """ΔW = scale · ⟨ post_b pre_bᵀ − post_a pre_aᵀ ⟩,  Δb = scale · ⟨ post_b − post_a ⟩.
 
     Phase a is the reference (EP: the free phase, ρ(s⁰)); phase b the signal phase
     (ρ(s^β)). With scale = η/β this is EP's rule; for symmetric nudging pass the −β
     phase as a, the +β phase as b and scale = η/(2β). ``pre_a is pre_b`` (a clamped
-    input, the same in both phases) takes one product instead of two.
+    input, the same in both phases) takes one product instead of two. With
+    ``out=(W, b)`` the change is added into W and b in place, and (W, b) is returned.
     """
     B = post_a.shape[1]
     k = scale / B
+    if out is None:
+        if pre_a is pre_b:
+            dpost = post_b - post_a
+            return k * (dpost @ pre_a.T), k * dpost.sum(axis=1)
+        dW = post_b @ pre_b.T
+        dW -= post_a @ pre_a.T
+        return k * dW, k * (post_b.sum(axis=1) - post_a.sum(axis=1))
+    W, b = out
     if pre_a is pre_b:
-        dpost = post_b - post_a
-        return k * (dpost @ pre_a.T), k * dpost.sum(axis=1)
-    dW = post_b @ pre_b.T
-    dW -= post_a @ pre_a.T
-    return k * dW, k * (post_b.sum(axis=1) - post_a.sum(axis=1))
+        add_outer(W, k, post_b - post_a, pre_a)
+    else:
+        add_outer(W, k, post_b, pre_b)
+        add_outer(W, -k, post_a, pre_a)
+    b += k * (post_b.sum(axis=1) - post_a.sum(axis=1))
+    return W, b
+
+
+def add_outer(W, alpha, post, pre):
+    """W += α · post preᵀ in place: one BLAS gemm into Wᵀ (Fortran-ordered when W is C),
+    without a temporary ΔW the size of W."""
+    gemm = {np.float32: blas.sgemm, np.float64: blas.dgemm}.get(W.dtype.type)
+    if gemm is None or not W.T.flags.f_contiguous or post.dtype != W.dtype or pre.dtype != W.dtype:
+        W += alpha * (post @ pre.T)
+        return
+    result = gemm(alpha, pre, post, beta=1.0, c=W.T, trans_b=1, overwrite_c=True)
+    if not np.shares_memory(result, W):  # the wrapper had to copy: write back
+        W[...] = result.T
 
 
 def vector_field_hebbian(pre_a, state_a, state_b, drho_a, scale):

@@ -69,12 +69,11 @@ def _check(y, k, lo, hi, atol, rtol, check, max_norm, res, status, steps, max_st
     n, B = y.shape
     r2 = np.zeros(B)
     y2 = np.zeros(B)
-    for i in range(n):
+    for i in range(n):  # every sample, so that the loop vectorises; stopped ones are ignored below
         for j in range(B):
-            if status[j] == RUNNING:
-                d = min(max(y[i, j] + k[i, j], lo), hi) - y[i, j]
-                r2[j] += d * d
-                y2[j] += y[i, j] * y[i, j]
+            d = min(max(y[i, j] + k[i, j], lo), hi) - y[i, j]
+            r2[j] += d * d
+            y2[j] += y[i, j] * y[i, j]
     active = 0
     for j in range(B):
         if status[j] != RUNNING:
@@ -152,6 +151,17 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
         it += 1
         for j in range(B):
             hs[j] = min(h[j], t_max - t[j]) if status[j] == RUNNING else 0.0
+        if S == 1 and not adaptive:  # Euler: y ← P(y + h f(y)) in place, one pass
+            running = status == RUNNING
+            for i in range(n):
+                for j in range(B):
+                    v = min(max(y[i, j] + hs[j] * b[0] * K[0, i, j], lo), hi)
+                    y[i, j] = v if running[j] else y[i, j]
+            for j in range(B):
+                if status[j] == RUNNING:
+                    steps[j] += 1
+                    t[j] += hs[j]
+            continue
         for s in range(1, S):
             for i in range(n):
                 for j in range(B):

@@ -1,6 +1,7 @@
 """Rules against hand-computed sums of outer products."""
 
 import numpy as np
+import pytest
 
 from hebbian import contrastive_hebbian, vector_field_hebbian
 
@@ -40,3 +41,32 @@ def test_vector_field_rule_by_hand():
     dW, db = vector_field_hebbian(pre, sa, sb, d, 2.0)
     assert np.allclose(dW, 2.0 * _outer_mean((sb - sa) * d, pre))
     assert np.allclose(db, 2.0 * ((sb - sa) * d).mean(axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shared", [True, False])
+def test_in_place_update_equals_the_returned_one(dtype, shared):
+    rng = np.random.default_rng(4)
+    pre_a = rng.random((6, 5)).astype(dtype)
+    pre_b = pre_a if shared else rng.random((6, 5)).astype(dtype)
+    post_a, post_b = rng.random((4, 5)).astype(dtype), rng.random((4, 5)).astype(dtype)
+    W0, b0 = rng.random((4, 6)).astype(dtype), rng.random(4).astype(dtype)
+    dW, db = contrastive_hebbian(pre_a, post_a, pre_b, post_b, 0.7)
+    W, b = W0.copy(), b0.copy()
+    got = contrastive_hebbian(pre_a, post_a, pre_b, post_b, 0.7, out=(W, b))
+    assert got[0] is W and got[1] is b
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert np.allclose(W, W0 + dW, atol=tol) and np.allclose(b, b0 + db, atol=tol)
+    assert W.dtype == dtype
+
+
+def test_in_place_update_into_a_view_of_a_flat_parameter_vector():
+    rng = np.random.default_rng(5)
+    theta = rng.random(4 * 6 + 4)
+    W, b = theta[:24].reshape(4, 6), theta[24:]
+    pre = rng.random((6, 3)).T.copy().T  # a Fortran-ordered batch, as the engine slices it
+    post_a, post_b = rng.random((4, 3)), rng.random((4, 3))
+    dW, db = contrastive_hebbian(pre, post_a, pre, post_b, 2.0)
+    before = theta.copy()
+    contrastive_hebbian(pre, post_a, pre, post_b, 2.0, out=(W, b))
+    assert np.allclose(theta[:24], before[:24] + dW.ravel()) and np.allclose(theta[24:], before[24:] + db)
