@@ -38,7 +38,9 @@ lines = [
     f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()}, 2 cores, "
     f"NumPy {np.__version__}. Command: `python benchmarks/run_benchmarks.py --examples {args.examples}`.",
     "A training step is the whole EP/sigprop step: free phase, signal phase, Hebbian update. "
-    "`peak GFLOP/s` is NumPy's measured matmul rate for the same layer shapes and batch.",
+    "`peak GFLOP/s` is NumPy's measured matmul rate for the same layer shapes and batch with both cores; "
+    "training runs with one BLAS thread (ctnn/threads.py explains why), whose rate is in the CSV-like JSON lines "
+    "(`peak_gflops_one_thread`).",
     "",
     f"First-call compile (empty Numba cache, import + first settle): {cold:.1f} s; with the cache: {warm:.1f} s.",
     "",

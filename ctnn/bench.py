@@ -18,6 +18,7 @@ from . import numpy_reference as ref
 from .learning import ep_step, sigprop_step
 from .network import Network
 from .phases import solver_options
+from .threads import single_blas_thread
 
 
 def flops_per_example(net, steps_free, steps_signal, signal_phases=1):
@@ -66,7 +67,17 @@ def _batches(net, batch, examples, rng):
 
 
 def run(preset="ep-1h", batch=20, dtype="float32", examples=4000, numpy_examples=None, repeats=3):
-    """One configuration: a dict of throughput figures (median over ``repeats`` runs)."""
+    """One configuration: a dict of throughput figures (median over ``repeats`` runs),
+    engine and NumPy both with one BLAS thread (:mod:`ctnn.threads`)."""
+    with single_blas_thread():
+        result = _run(preset, batch, dtype, examples, numpy_examples, repeats)
+    # the machine's limit: the same GEMM shapes with every core (both cores, both threads)
+    result["peak_gflops"] = gemm_gflops(result.pop("_shapes"), dtype)
+    result["peak_gflops_one_thread"] = result.pop("_peak_one_thread")
+    return result
+
+
+def _run(preset, batch, dtype, examples, numpy_examples, repeats):
     cfg = configs.resolve(preset, None, [f"model.dtype={dtype}", f"train.batch_size={batch}"])
     m = cfg["model"]
     net = Network((784, *m["hidden"], 10), m["activation"], m["connectivity"], dtype)
@@ -133,6 +144,7 @@ def run(preset="ep-1h", batch=20, dtype="float32", examples=4000, numpy_examples
         "steps_signal": float(steps_signal),
         "numpy_examples_per_s": nb_numpy * batch / float(np.median(np_times)),
         "speedup_vs_numpy": rate / (nb_numpy * batch / float(np.median(np_times))),
-        "peak_gflops": gemm_gflops(shapes, dtype),
+        "_peak_one_thread": gemm_gflops(shapes, dtype),
+        "_shapes": shapes,
         "first_epoch_seconds": first,
     }

@@ -195,8 +195,11 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    from .threads import single_blas_thread
+
     try:
-        args.run(args)
+        with single_blas_thread():
+            args.run(args)
     except (configs.ConfigError, DataError, SolverError) as exc:
         print(f"ctnn: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,6 +23,7 @@ from .config import ConfigError, dumps, validate
 from .learning import ep_step, gradient_step, sigprop_step
 from .network import Network
 from .phases import free_phase, solver_options
+from .threads import single_blas_thread
 
 LIMIT_WARNING = 0.01
 STEPS = {"ep": ep_step, "gradient": gradient_step}
@@ -203,6 +204,11 @@ def _limit_warning(metrics, cfg):
 
 def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
     """Train for cfg.train.epochs epochs (from ``state`` when resuming); write the run."""
+    with single_blas_thread():
+        return _train(cfg, out_dir, dataset, progress, state, log)
+
+
+def _train(cfg, out_dir, dataset, progress, state, log):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset, net = build(cfg, dataset)
