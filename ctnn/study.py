@@ -157,7 +157,8 @@ METHODS = {
                             "vector-field EP on an asymmetric network (Scellier et al. 2018)"),
     "sigprop-1h": Row("sigprop-1h", ["--preset", "sigprop-1h"], "sigprop, the default variant"),
     "sigprop-ff-1h": Row("sigprop-ff-1h", ["--preset", "sigprop-ff-1h"], "sigprop on a feedforward network"),
-    "gradient-1h": Row("gradient-1h", ["--preset", "gradient-1h"], "ceiling: exact gradient at the fixed point"),
+    "gradient-1h": Row("gradient-1h", ["--preset", "gradient-1h"],
+                       "ceiling: exact gradient at the fixed point (feedforward 784-500-10)"),
 }
 
 
