@@ -5,6 +5,7 @@ diverging dynamics exit 3. No traceback for either.
 """
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -91,8 +92,6 @@ def _inspect(args):
 
 
 def _bench(args):
-    import itertools
-
     from .bench import compile_seconds, run
 
     presets, batches, dtypes = args.preset.split(","), args.batch.split(","), args.dtype.split(",")
@@ -139,6 +138,31 @@ def _compare(args):
                 + (f" --epochs {args.epochs}" if args.epochs else "") + "`.")
     learning_curves(rows, datasets, args.runs, out / "learning_curves.png")
     print((out / "comparison.md").read_text())
+
+
+def _sweep(args):
+    from .sweep import parse_grid, run_sweep
+
+    if args.preset and args.config:
+        raise configs.ConfigError("give --preset or --config, not both")
+    base = (["--preset", args.preset] if args.preset else []) + (["--config", args.config] if args.config else [])
+    base += [a for item in (args.set or []) for a in ("--set", item)]
+    if args.epochs is not None:
+        base += ["--epochs", str(args.epochs)]
+    grid = parse_grid(args.grid or [])
+    # validate the base and every grid point before any work starts
+    for values in itertools.product(*[v for _, v in grid]):
+        sets = list(args.set or []) + [f"{k}={v}" for (k, _), v in zip(grid, values)]
+        configs.resolve(args.preset, args.config, sets, **{"data.dataset": args.dataset})
+    if args.seeds < 1 or args.workers < 1 or args.retries < 0:
+        raise configs.ConfigError("--seeds and --workers must be >= 1, --retries >= 0")
+    table = run_sweep(base, grid, args.seeds, args.out, args.dataset, args.scheduler, args.workers, args.retries,
+                      args.data_dir, args.seed, progress=not args.quiet)
+    failed = [r for r in table if r["status"] == "failed"]
+    print((Path(args.out) / "sweep.md").read_text())
+    for r in failed:
+        print(f"failed: {r['run_dir']}: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def parser():
@@ -190,6 +214,22 @@ def parser():
     c.add_argument("--runs", default="runs/compare", help="where the run directories go (reused on re-runs)")
     c.add_argument("--out", default="results")
     c.set_defaults(run=_compare)
+    w = sub.add_parser("sweep", help="grid × seeds of ctnn train trials on a Dask cluster")
+    w.add_argument("--preset")
+    w.add_argument("--config")
+    w.add_argument("--dataset")
+    w.add_argument("--grid", action="append", metavar="KEY=V1,V2", help="a dotted config key and its values")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE", help="applied to every trial")
+    w.add_argument("--epochs", type=int)
+    w.add_argument("--seeds", type=int, required=True, help="seeds per grid point (SeedSequence.spawn)")
+    w.add_argument("--seed", type=int, default=0, help="root of the SeedSequence (default 0)")
+    w.add_argument("--scheduler", help="tcp://host:port of an existing cluster (default: a LocalCluster)")
+    w.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    w.add_argument("--retries", type=int, default=1, help="retries of a failed trial (default 1)")
+    w.add_argument("--data-dir")
+    w.add_argument("--out", default="runs/sweep")
+    w.add_argument("--quiet", action="store_true")
+    w.set_defaults(run=_sweep)
     return p
 
 
@@ -197,9 +237,10 @@ def main(argv=None):
     args = parser().parse_args(argv)
     from .threads import single_blas_thread
 
+    code = 0
     try:
         with single_blas_thread():
-            args.run(args)
+            code = args.run(args)
     except (configs.ConfigError, DataError, SolverError) as exc:
         print(f"ctnn: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -208,7 +249,7 @@ def main(argv=None):
         return EXIT_DIVERGED
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ class Row:
 
 
 def command(row, dataset, seed, out, epochs=None):
-    cmd = ["ctnn", "train", *row.args, "--dataset", dataset, "--seed", str(seed), "--out", str(out), "--quiet"]
+    cmd = ["ctnn", "train", *row.args, *(["--dataset", dataset] if dataset else []), "--seed", str(seed),
+           "--out", str(out), "--quiet"]
     if epochs is not None:
         cmd += ["--epochs", str(epochs)]
     return cmd
@@ -63,12 +64,24 @@ def run_one(cmd, out, data_dir=None, log=print, threads=None):
     if threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
             env[var] = str(threads)
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, preexec_fn=_die_with_parent)
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     info = {"command": shlex.join(cmd), "wall_seconds": time.perf_counter() - t0}
     done.write_text(json.dumps(info) + "\n")
     return info
+
+
+def _die_with_parent():
+    """In the child: get SIGKILL when the parent dies (Linux), so a killed Dask worker
+    leaves no orphan run writing into a directory that a retry is about to use."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def summarise(row, dataset, runs):
