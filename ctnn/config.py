@@ -116,10 +116,12 @@ PRESETS["gradient-1h"] = {
     "learning": {"algorithm": "gradient", "lr": [0.2, 0.1]},  # EP's effective rate at β = 1
     "free": {"max_steps": 1000, "check": True, "atol": 1e-6},
 }
+# ep-1h with a residual-based settle: block Gauss–Seidel sweeps (layer by layer, newest
+# neighbours) until ‖P(s + f(s)) − s‖ ≤ 1e-3, warm-started from persistent particles.
 PRESETS["ep-1h-adaptive"] = {
     **PRESETS["ep-1h"],
-    "free": {"max_steps": 100, "check": True, "atol": 1e-3, "rtol": 0.0},
-    "signal": {"max_steps": 40, "check": True, "atol": 1e-3, "rtol": 0.0},
+    "free": {"method": "fixed_point", "step": 1.0, "max_steps": 100, "check": True, "atol": 1e-3, "rtol": 0.0},
+    "signal": {"method": "fixed_point", "step": 1.0, "max_steps": 40, "check": True, "atol": 1e-3, "rtol": 0.0},
 }
 
 
