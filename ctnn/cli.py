@@ -205,7 +205,7 @@ def parser():
     b.add_argument("--examples", type=int, default=4000, help="examples per timed pass (default 4000)")
     b.set_defaults(run=_bench)
     c = sub.add_parser("compare", help="methods × datasets × seeds -> comparison.md/.csv, learning_curves.png")
-    c.add_argument("--methods", default="ep-1h,ep-1h-symmetric,ep-1h-asymmetric,sigprop-1h,gradient-1h")
+    c.add_argument("--methods", default="ep-1h,ep-1h-adaptive,ep-1h-symmetric,ep-1h-asymmetric,sigprop-1h,gradient-1h")
     c.add_argument("--datasets", default="mnist,fashion-mnist")
     c.add_argument("--seeds", type=int, default=3)
     c.add_argument("--epochs", type=int, help="override every preset's epochs")

@@ -163,6 +163,8 @@ def write_table(table, md_path, csv_path, title, preamble=""):
 METHODS = {
     "ep-1h": Row("ep-1h", ["--preset", "ep-1h"], "EP one-sided, random sign of β (Scellier & Bengio 2017)"),
     "ep-2h": Row("ep-2h", ["--preset", "ep-2h"], "EP one-sided, two hidden layers"),
+    "ep-1h-adaptive": Row("ep-1h-adaptive", ["--preset", "ep-1h-adaptive"],
+                          "EP one-sided, fixed-point sweeps to a residual of 1e-3"),
     "ep-1h-symmetric": Row("ep-1h-symmetric", ["--preset", "ep-1h", "--set", "learning.beta_sign=symmetric"],
                            "EP with symmetric ±β nudging (Laborieux et al. 2021)", {"signal_phases": 2}),
     "ep-1h-asymmetric": Row("ep-1h-asymmetric", ["--preset", "ep-1h", "--set", "model.connectivity=asymmetric",
