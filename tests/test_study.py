@@ -1,6 +1,5 @@
 """The study runner behind `ctnn compare` and the ablation: runs, reuse, tables."""
 
-import json
 
 from ctnn.cli import main
 from ctnn.study import Row, run_grid, write_table
