@@ -8,7 +8,7 @@ signal phase    u_1 = γ S e, e = c or c − ρ(s_L⁰),           -> s^γ
 
 import numpy as np
 
-from solvers import DIVERGED, STATUS_NAMES, settle
+from solvers import DIVERGED, settle
 
 from .network import layered_field
 
@@ -81,7 +81,3 @@ def signal_phase(net, theta, data, s0, u1, beta, opts, record_every=0):
 def sigprop_signal(S, c, output0, gamma, kind):
     """u_1 = γ S c (target) or γ S (c − ρ(s_L⁰)) (error), for c, ρ(s_L⁰) of shape (K, B)."""
     return gamma * (S @ (c if kind == "target" else c - output0))
-
-
-def status_counts(result):
-    return {name: int(np.sum(result.status == code)) for code, name in STATUS_NAMES.items()}
