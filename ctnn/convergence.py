@@ -12,7 +12,7 @@ import numpy as np
 
 from solvers import LIMIT, SETTLED, settle
 
-from .network import layered_field, rho
+from .network import layered_field
 from .phases import free_phase, nudged_phase, signal_phase, sigprop_signal, solver_options
 
 
@@ -55,13 +55,9 @@ def _record(net, theta, x, phase, result):
     energy = None
     if net.connectivity == "symmetric":
         energy = np.array([net.energy(theta, x, y) for y in traj.y])
-    activity = np.array([[_layer_rho(net, y, ell).mean(axis=0) for ell in range(1, net.L + 1)] for y in traj.y])
+    activity = np.array([[net.activity(y, ell).mean(axis=0) for ell in range(1, net.L + 1)] for y in traj.y])
     return PhaseRecord(phase, traj.t, traj.residual, traj.y, energy, activity, result.steps, result.nfev,
                        result.status, result.y)
-
-
-def _layer_rho(net, y, ell):
-    return rho(net.layer(y, ell), net.activation)
 
 
 def record_phases(net, theta, x, c, cfg, S=None, method=None, tol=1e-6, every=1, max_steps=2000):
@@ -85,7 +81,7 @@ def record_phases(net, theta, x, c, cfg, S=None, method=None, tol=1e-6, every=1,
 
 def layer_differences(net, free, signal):
     """Mean |ρ(s_ℓ^signal) − ρ(s_ℓ⁰)| per layer ℓ = 1 … L, averaged over the batch."""
-    return [float(np.mean(np.abs(_layer_rho(net, signal, ell) - _layer_rho(net, free, ell)))) for ell in range(1, net.L + 1)]
+    return [float(np.mean(np.abs(net.activity(signal, ell) - net.activity(free, ell)))) for ell in range(1, net.L + 1)]
 
 
 SOLVER_CANDIDATES = (

@@ -28,10 +28,10 @@ def _preactivations(net, theta, x, s):
     """W_ℓ ρ(s_{ℓ−1}) + B_ℓ ρ(s_{ℓ+1}) + b_ℓ per layer (feedback as the connectivity says)."""
     pres = []
     for ell in range(1, net.L + 1):
-        below = x if ell == 1 else rho(net.layer(s, ell - 1), net.activation)
+        below = x if ell == 1 else net.activity(s, ell - 1)
         pre = net.view(theta, f"W{ell}") @ below + net.view(theta, f"b{ell}")[:, None]
         if ell < net.L and net.connectivity != "feedforward":
-            pre += _feedback(net, theta, ell) @ rho(net.layer(s, ell + 1), net.activation)
+            pre += _feedback(net, theta, ell) @ net.activity(s, ell + 1)
         pres.append(pre)
     return pres
 
@@ -103,14 +103,14 @@ def loss_gradient(net, theta, x, c, s, strict=True, **adjoint_options):
     B = x.shape[1]
     for ell in range(1, net.L + 1):
         delta = net.layer(d1, ell) * net.layer(lam, ell)  # λ_ℓ ⊙ ρ′_ℓ
-        below = x if ell == 1 else rho(net.layer(s, ell - 1), net.activation)
+        below = x if ell == 1 else net.activity(s, ell - 1)
         gW = delta @ below.T
         if net.connectivity == "symmetric" and ell > 1:  # W_ℓᵀ is layer ℓ−1's feedback
-            gW += rho(net.layer(s, ell), net.activation) @ (net.layer(d1, ell - 1) * net.layer(lam, ell - 1)).T
+            gW += net.activity(s, ell) @ (net.layer(d1, ell - 1) * net.layer(lam, ell - 1)).T
         net.view(grad, f"W{ell}")[...] = gW / B
         net.view(grad, f"b{ell}")[...] = delta.sum(axis=1) / B
     if net.connectivity == "asymmetric":
         for ell in range(1, net.L):
             delta = net.layer(d1, ell) * net.layer(lam, ell)
-            net.view(grad, f"B{ell}")[...] = delta @ rho(net.layer(s, ell + 1), net.activation).T / B
+            net.view(grad, f"B{ell}")[...] = delta @ net.activity(s, ell + 1).T / B
     return grad

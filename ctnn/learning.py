@@ -19,8 +19,8 @@ def apply_contrastive(net, theta, x, s_a, s_b, scales):
     """θ += contrastive Hebbian update of every layer; scales[ℓ−1] multiplies layer ℓ."""
     pre_a = pre_b = x
     for ell in range(1, net.L + 1):
-        post_a = rho(net.layer(s_a, ell), net.activation)
-        post_b = rho(net.layer(s_b, ell), net.activation)
+        post_a = net.activity(s_a, ell)
+        post_b = net.activity(s_b, ell)
         out = (net.view(theta, f"W{ell}"), net.view(theta, f"b{ell}"))
         contrastive_hebbian(pre_a, post_a, pre_b, post_b, scales[ell - 1], out=out)
         pre_a, pre_b = post_a, post_b
@@ -81,7 +81,7 @@ def sigprop_step(net, theta, S, x, c, s_init, cfg, rng):
     apply = apply_vector_field if ln["rule"] == "vector_field" else apply_contrastive
     apply(net, theta, x, free.y, sig.y, scales)
     if ln["projection"] == "learned":
-        h0 = rho(net.layer(free.y, 1), net.activation)
+        h0 = net.activity(free.y, 1)
         S += (ln["lr_projection"] / c.shape[1]) * (h0 @ (c - net.output(free.y)).T)
     return free, [sig]
 

@@ -249,7 +249,7 @@ class Network:
         for ell in range(1, self.L + 1):
             pre = self.view(theta, f"W{ell}") @ a + self.view(theta, f"b{ell}")[:, None]
             self.layer(s, ell)[...] = np.clip(pre, *self.bounds) if self.activation == "hard_sigmoid" else pre
-            a = rho(self.layer(s, ell), self.activation)
+            a = self.activity(s, ell)
         return s
 
     def energy(self, theta, x, s) -> np.ndarray:
@@ -259,12 +259,16 @@ class Network:
         E = 0.5 * np.sum(s * s, axis=0)
         below = x
         for ell in range(1, self.L + 1):
-            r = rho(self.layer(s, ell), self.activation)
+            r = self.activity(s, ell)
             E -= np.sum(r * (self.view(theta, f"W{ell}") @ below), axis=0)
             E -= self.view(theta, f"b{ell}") @ r
             below = r
         return E
 
+    def activity(self, s, ell) -> np.ndarray:
+        """ρ(s_ℓ), (n_ℓ, B)."""
+        return rho(self.layer(s, ell), self.activation)
+
     def output(self, s) -> np.ndarray:
         """ρ(s_L), (n_L, B)."""
-        return rho(self.layer(s, self.L), self.activation)
+        return self.activity(s, self.L)

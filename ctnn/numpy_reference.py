@@ -13,11 +13,11 @@ def field(net, theta, x, s, c=None, beta=0.0, u1=None):
     """ds/dt of ALGORITHMS.md §1, layer by layer."""
     out = np.zeros_like(s)
     for ell in range(1, net.L + 1):
-        below = x if ell == 1 else rho(net.layer(s, ell - 1), net.activation)
+        below = x if ell == 1 else net.activity(s, ell - 1)
         pre = net.view(theta, f"W{ell}") @ below + net.view(theta, f"b{ell}")[:, None]
         if ell < net.L and net.connectivity != "feedforward":
             Bm = net.view(theta, f"W{ell + 1}").T if net.connectivity == "symmetric" else net.view(theta, f"B{ell}")
-            pre = pre + Bm @ rho(net.layer(s, ell + 1), net.activation)
+            pre = pre + Bm @ net.activity(s, ell + 1)
         sl = net.layer(s, ell)
         o = drho(sl, net.activation) * pre - sl
         if ell == 1 and u1 is not None:
@@ -41,7 +41,7 @@ def contrastive_update(net, theta, x, s_a, s_b, scales):
     B = x.shape[1]
     below_a = below_b = x
     for ell in range(1, net.L + 1):
-        post_a, post_b = rho(net.layer(s_a, ell), net.activation), rho(net.layer(s_b, ell), net.activation)
+        post_a, post_b = net.activity(s_a, ell), net.activity(s_b, ell)
         net.view(theta, f"W{ell}")[...] += scales[ell - 1] * (post_b @ below_b.T - post_a @ below_a.T) / B
         net.view(theta, f"b{ell}")[...] += scales[ell - 1] * (post_b - post_a).mean(axis=1)
         below_a, below_b = post_a, post_b
@@ -58,7 +58,7 @@ def ep_step(net, theta, x, c, s_init, beta, lr, free_steps, nudged_steps, eps):
 def sigprop_step(net, theta, S, x, c, s_init, gamma, beta, lr, free_steps, signal_steps, eps):
     """Sigprop with the error signal and the output nudge (the preset's variant). Returns s⁰."""
     s0 = relax(net, theta, x, s_init, free_steps, eps)
-    u1 = gamma * S @ (c - rho(net.layer(s0, net.L), net.activation))
+    u1 = gamma * S @ (c - net.activity(s0, net.L))
     sg = relax(net, theta, x, s0, signal_steps, eps, c=c, beta=beta, u1=u1)
     scales = np.asarray(lr, dtype=float) / gamma
     scales[-1] = lr[-1] / beta

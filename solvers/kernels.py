@@ -44,7 +44,7 @@ def _rk_signature(dtype):
     return _i64(
         types.FunctionType(field_signature(dtype)),
         F2, types.Array(dtype, 1, "C"), _I1, F2,  # y, theta, meta, data
-        _D2, _D1, _D1, _f64,  # A, b, e, err_exp
+        _D2, _D1, _D1, _f64, _b,  # A, b, e, err_exp, fsal
         _f64, _f64, _f64, _f64, _b, _i64, _f64,  # lo, hi, atol, rtol, check, max_steps, t_max
         _f64, _f64, _f64,  # step_atol, step_rtol, max_norm
         _i64, F3, _D2, _D2,  # record_every, traj, traj_res, traj_t
@@ -101,7 +101,7 @@ def _record(rec, y, res, t, traj, traj_res, traj_t):
     return rec
 
 
-def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, check,
+def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, fsal, lo, hi, atol, rtol, check,
               max_steps, t_max, step_atol, step_rtol, max_norm, record_every,
               traj, traj_res, traj_t, steps, nfev, res, status, t, h):
     """Explicit Runge–Kutta relaxation, per-sample steps, optional error control.
@@ -119,7 +119,6 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, lo, hi, atol, rtol, che
     n, B = y.shape
     S = b.shape[0]
     adaptive = e.shape[0] > 0
-    fsal = adaptive and A[S - 1, S - 2] == b[S - 2] and lo == -np.inf and hi == np.inf
     K = np.empty((S, n, B), dtype=y.dtype)
     ytmp = np.empty_like(y)
     hs = np.empty(B)  # the step each sample takes this iteration

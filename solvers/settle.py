@@ -123,7 +123,9 @@ def settle(
         err_exp = -1.0 / (min(tab.order, tab.error_order) + 1) if tab.adaptive else 0.0
         h = np.full(B, float(step))
         rec = kernels.rk_drive(
-            field, y, theta, meta, data, tab.A, tab.b, e, err_exp, *common, float(t_max),
+            # FSAL reuses the last stage as the next k₁: exact only when no projection moves y⁺
+            field, y, theta, meta, data, tab.A, tab.b, e, err_exp, tab.fsal and lo == -np.inf and hi == np.inf,
+            *common, float(t_max),
             float(step_atol), float(step_rtol), float(max_norm), int(record_every),
             traj, traj_res, traj_t, steps, nfev, res, status, t, h,
         )
