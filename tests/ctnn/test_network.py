@@ -88,6 +88,10 @@ def test_hard_sigmoid_unit_at_zero_can_rise():
     out = np.zeros((2, 1))
     layered_field(np.zeros((2, 1)), theta, net.meta, net.data(theta, np.ones((1, 1))), out, -1)
     assert out[0, 0] == 1.0
+    # an output at 0 nudged toward the target 1 rises too (u_L = β ρ′(0)(1 − 0) = β)
+    net.view(theta, "W1")[...] = 0.0
+    layered_field(np.zeros((2, 1)), theta, net.meta, net.data(theta, np.ones((1, 1)), np.ones((1, 1)), 0.5), out, -1)
+    assert out[1, 0] == 0.5
 
 
 def test_bad_network_declarations():
