@@ -3,8 +3,9 @@
 At a fixed point f(s⁰, θ) = 0 the loss L(θ) = C(s⁰(θ)), C = ½‖ρ(s_L) − c‖², has
 dL/dθ = λᵀ ∂f/∂θ with the adjoint λ solving Jᵀλ = −∂C/∂s, J = ∂f/∂s at s⁰.
 Units held at a bound of the hard sigmoid's box are constrained (ds = 0 there), so J,
-λ and ∂C/∂s are restricted to the free units (``strict``), or, in the engine's closed-
-interval convention ρ′ = 1 on [0, 1], every unit counts. The adjoint is solved by damped
+λ and ∂C/∂s are restricted to the free units; ``straight_through`` lets the units of the
+output layer ("output") or of every layer ("all") pass the gradient as if ρ′ = 1 on the
+closed interval [0, 1], the engine's convention. The adjoint is solved by damped
 iteration λ ← λ + ε(Jᵀλ + ∂C/∂s) using only the layers' products — the same
 contraction that makes the free phase settle — so nothing of size N² is formed.
 NumPy only: the ceiling that the Hebbian rules are compared with.
@@ -40,20 +41,29 @@ def _feedback(net, theta, ell):
     return net.view(theta, f"W{ell + 1}").T if net.connectivity == "symmetric" else net.view(theta, f"B{ell}")
 
 
-def _free_mask(net, s, strict):
-    if net.activation != "hard_sigmoid" or not strict:
-        return np.ones_like(s)
-    return ((s > 0.0) & (s < 1.0)).astype(s.dtype)
+STRAIGHT_THROUGH = ("none", "output", "all")
 
 
-def adjoint(net, theta, x, c, s, eps=0.5, tol=1e-10, max_iter=5000, strict=True):
+def _free_mask(net, s, straight_through):
+    if straight_through not in STRAIGHT_THROUGH:
+        raise ValueError(f"straight_through must be one of {STRAIGHT_THROUGH}, got {straight_through!r}")
+    mask = np.ones_like(s)
+    if net.activation != "hard_sigmoid" or straight_through == "all":
+        return mask
+    mask[...] = (s > 0.0) & (s < 1.0)
+    if straight_through == "output":
+        net.layer(mask, net.L)[...] = 1.0
+    return mask
+
+
+def adjoint(net, theta, x, c, s, eps=0.5, tol=1e-10, max_iter=5000, straight_through="none"):
     """λ with Jᵀλ = −∂C/∂s on the free units (0 on constrained ones), (N, B).
 
     A sample whose iteration has not converged after ``max_iter`` sweeps (its free phase
     was no stable fixed point, e.g. stopped at the step limit) gets λ = 0: no gradient
     rather than a wrong one. Returns (λ, number of such samples)."""
     act = net.activation
-    mask = _free_mask(net, s, strict)
+    mask = _free_mask(net, s, straight_through)
     d1 = drho(s, act) * mask  # ρ′ of free units: a constrained unit passes nothing on
     pres = _preactivations(net, theta, x, s)
     diag = np.concatenate([_second_derivative(net.layer(s, ell), act) * pres[ell - 1]
@@ -91,14 +101,14 @@ def _jacobian_transpose_times(net, theta, d1, diag, lam):
     return out
 
 
-def loss_gradient(net, theta, x, c, s, strict=True, **adjoint_options):
+def loss_gradient(net, theta, x, c, s, straight_through="none", **adjoint_options):
     """dL/dθ (the layout of θ), L the batch mean of ½‖ρ(s_L) − c‖², s a settled free state.
 
-    ``strict``: units at a bound of the hard sigmoid are held there (the exact, one-sided
-    derivative, zero through them). ``strict=False`` takes ρ′ = 1 on the closed interval
-    [0, 1], the engine's convention, so that a unit resting at a bound can still learn."""
-    lam, _ = adjoint(net, theta, x, c, s, strict=strict, **adjoint_options)
-    d1 = drho(s, net.activation) * _free_mask(net, s, strict)
+    By default units at a bound of the hard sigmoid are held there: the exact one-sided
+    derivative, zero through them. ``straight_through`` (see the module docstring) lets
+    the output layer's or every layer's units at a bound pass it on."""
+    lam, _ = adjoint(net, theta, x, c, s, straight_through=straight_through, **adjoint_options)
+    d1 = drho(s, net.activation) * _free_mask(net, s, straight_through)
     grad = np.zeros_like(theta)
     B = x.shape[1]
     for ell in range(1, net.L + 1):

@@ -102,3 +102,32 @@ def test_implicit_gradient_matches_finite_differences(act, conn):
             learned[off : off + np.prod(shape)] = False
     assert np.linalg.norm(truth[learned]) > 1e-3
     assert _rel(grad[learned], truth[learned]) < 1e-4
+
+
+@pytest.mark.parametrize("straight_through", ["none", "output", "all"])
+def test_straight_through_passes_the_gradient_only_where_asked(straight_through):
+    """Feedforward hard sigmoid: the settled state is a clipped forward pass, so the
+    implicit gradient is backprop with ρ′ = 1 inside (0, 1) and, at a bound, 1 exactly in
+    the layers that are straight-through."""
+    from ctnn.gradient import loss_gradient
+
+    rng = np.random.default_rng(3)
+    net = Network((6, 8, 4), "hard_sigmoid", "feedforward")
+    theta = 3.0 * net.init(rng)
+    x = rng.uniform(0, 1, (6, 5))
+    c = np.eye(4)[:, [0, 1, 2, 3, 0]]
+    free, _ = _settle(net, theta, x, c, solver_options(TIGHT, net))
+    h, o = net.layer(free.y, 1), net.layer(free.y, 2)
+    assert np.any((h == 0) | (h == 1)) and np.any((o == 0) | (o == 1))  # bounds are exercised
+    W1, W2 = net.view(theta, "W1"), net.view(theta, "W2")
+    np.testing.assert_allclose(h, np.clip(W1 @ x + net.view(theta, "b1")[:, None], 0, 1), atol=1e-10)
+    inside = lambda s: ((s > 0) & (s < 1)).astype(float)  # noqa: E731
+    d_out = np.ones_like(o) if straight_through != "none" else inside(o)
+    d_hid = np.ones_like(h) if straight_through == "all" else inside(h)
+    g2 = d_out * (o - c)
+    g1 = d_hid * (W2.T @ g2)
+    grad = loss_gradient(net, theta, x, c, free.y, straight_through=straight_through)
+    B = x.shape[1]
+    np.testing.assert_allclose(net.view(grad, "W2"), g2 @ h.T / B, atol=1e-9)
+    np.testing.assert_allclose(net.view(grad, "W1"), g1 @ x.T / B, atol=1e-9)
+    np.testing.assert_allclose(net.view(grad, "b1"), g1.mean(axis=1), atol=1e-9)
