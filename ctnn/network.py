@@ -14,9 +14,7 @@ u_L = β ρ′(s_L) ⊙ (c − ρ(s_L)) (a nudge of the output toward the target
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit, types
-
-from solvers import field_signature
+from numba import njit
 
 ACTIVATIONS = ("hard_sigmoid", "logistic", "tanh")
 CONNECTIVITIES = ("symmetric", "asymmetric", "feedforward")
@@ -126,9 +124,8 @@ def _leaky(out, s, pre, act):
                 out[i, j] = _drho(s[i, j], act) * pre[i, j] - s[i, j]
 
 
-layered_field = njit(
-    [field_signature(types.float32), field_signature(types.float64)], cache=True
-)(_layered_field)
+# compiled per float type on first use (solvers.settle asks for the signature it needs)
+layered_field = njit(cache=True)(_layered_field)
 
 
 def rho(s, activation):

@@ -10,10 +10,15 @@ one column per sample, so a block of rows is a contiguous (n, B) array for BLAS.
 ``theta`` (floats) and ``meta`` (ints) are the field's parameters; the drivers pass them
 through untouched. Fixing the signature lets every field share one compiled driver, and
 lets Numba cache it on disk (a driver that took a Dispatcher would recompile each run).
+Drivers and fields are compiled per float type on first use.
 """
 
+import functools
+
+import numba
 import numpy as np
 from numba import njit, types
+from numba.core.dispatcher import Dispatcher
 
 RUNNING, SETTLED, LIMIT, DIVERGED = 0, 1, 2, 3
 PI_BETA = 0.04  # weight of the previous error in the step-size controller
@@ -93,12 +98,16 @@ def _check(y, k, lo, hi, atol, rtol, check, max_norm, res, status, steps, max_st
 
 @njit(cache=True)
 def _record(rec, y, res, t, traj, traj_res, traj_t):
-    if rec < traj.shape[0]:
-        traj[rec] = y
-        traj_res[rec] = res
-        traj_t[rec] = t
-        return rec + 1
-    return rec
+    # element loops: an array assignment would compile Numba's shape-mismatch message (~4 s)
+    if rec >= traj.shape[0]:
+        return rec
+    n, B = y.shape
+    for j in range(B):
+        traj_res[rec, j] = res[j]
+        traj_t[rec, j] = t[j]
+        for i in range(n):
+            traj[rec, i, j] = y[i, j]
+    return rec + 1
 
 
 def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, fsal, lo, hi, atol, rtol, check,
@@ -151,11 +160,10 @@ def _rk_drive(f, y, theta, meta, data, A, b, e, err_exp, fsal, lo, hi, atol, rto
         for j in range(B):
             hs[j] = min(h[j], t_max - t[j]) if status[j] == RUNNING else 0.0
         if S == 1 and not adaptive:  # Euler: y ← P(y + h f(y)) in place, one pass
-            running = status == RUNNING
             for i in range(n):
-                for j in range(B):
+                for j in range(B):  # a select, not a branch, so that the loop vectorises
                     v = min(max(y[i, j] + hs[j] * b[0] * K[0, i, j], lo), hi)
-                    y[i, j] = v if running[j] else y[i, j]
+                    y[i, j] = v if status[j] == RUNNING else y[i, j]
             for j in range(B):
                 if status[j] == RUNNING:
                     steps[j] += 1
@@ -266,7 +274,19 @@ def _fixed_point_drive(f, y, theta, meta, data, blocks, lo, hi, atol, rtol, chec
     return rec
 
 
-rk_drive = njit([_rk_signature(types.float32), _rk_signature(types.float64)], cache=True)(_rk_drive)
-fixed_point_drive = njit(
-    [_fp_signature(types.float32), _fp_signature(types.float64)], cache=True
-)(_fixed_point_drive)
+_DRIVERS = {"rk": (_rk_drive, _rk_signature), "fixed_point": (_fixed_point_drive, _fp_signature)}
+
+
+@functools.cache
+def driver(kind, dtype):
+    """The driver ``kind`` ("rk" or "fixed_point") for one float type, compiled on first use
+    (or loaded from Numba's disk cache): a float32 run never compiles the float64 code."""
+    fn, signature = _DRIVERS[kind]
+    return njit(signature(numba.from_dtype(np.dtype(dtype))), cache=True)(fn)
+
+
+def compile_field(field, dtype):
+    """Compile a lazily jitted field for ``dtype`` (a no-op once done, or if it is eager)."""
+    signature = field_signature(numba.from_dtype(np.dtype(dtype)))
+    if isinstance(field, Dispatcher) and tuple(signature.args) not in field.overloads:
+        field.compile(signature)

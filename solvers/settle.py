@@ -108,12 +108,13 @@ def settle(
     traj = np.empty((R, n if R else 0, B if R else 0), dtype)
     traj_res = np.empty((R, B if R else 0))
     traj_t = np.empty((R, B if R else 0))
+    kernels.compile_field(field, dtype)
     common = (float(lo), float(hi), float(atol), float(rtol), bool(check), int(max_steps))
     if method == "fixed_point":
         blocks = np.array([0, n] if blocks is None else blocks, dtype=np.int64)
         if blocks[0] != 0 or blocks[-1] != n or np.any(np.diff(blocks) <= 0):
             raise SolverError(f"blocks must be increasing row offsets from 0 to {n}, got {blocks}")
-        rec = kernels.fixed_point_drive(
+        rec = kernels.driver("fixed_point", dtype)(
             field, y, theta, meta, data, blocks, *common, float(max_norm),
             int(record_every), traj, traj_res, traj_t, steps, nfev, res, status, t,
         )
@@ -122,7 +123,7 @@ def settle(
         e = tab.e if tab.adaptive else np.zeros(0)
         err_exp = -1.0 / (min(tab.order, tab.error_order) + 1) if tab.adaptive else 0.0
         h = np.full(B, float(step))
-        rec = kernels.rk_drive(
+        rec = kernels.driver("rk", dtype)(
             # FSAL reuses the last stage as the next k₁: exact only when no projection moves y⁺
             field, y, theta, meta, data, tab.A, tab.b, e, err_exp, tab.fsal and lo == -np.inf and hi == np.inf,
             *common, float(t_max),
