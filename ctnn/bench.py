@@ -12,13 +12,14 @@ import tempfile
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import config as configs
 from . import numpy_reference as ref
 from .learning import ep_step, sigprop_step
 from .network import Network
 from .phases import solver_options
-from .threads import single_blas_thread
+from .threads import blas_threads
 
 
 def flops_per_example(net, steps_free, steps_signal, signal_phases=1):
@@ -59,25 +60,26 @@ def compile_seconds():
 
 def _batches(net, batch, examples, rng):
     K = net.sizes[-1]
-    x = rng.random((net.sizes[0], batch)).astype(net.dtype)
+    x = rng.random((batch, net.sizes[0])).astype(net.dtype).T  # as training slices it
     labels = rng.integers(0, K, batch)
     c = np.zeros((K, batch), net.dtype)
     c[labels, np.arange(batch)] = 1
     return x, c, max(1, examples // batch)
 
 
-def run(preset="ep-1h", batch=20, dtype="float32", examples=4000, numpy_examples=None, repeats=3):
+def run(preset="ep-1h", batch=20, dtype="float32", examples=4000, numpy_examples=None, repeats=3, threads=1):
     """One configuration: a dict of throughput figures (median over ``repeats`` runs),
-    engine and NumPy both with one BLAS thread (:mod:`ctnn.threads`)."""
-    with single_blas_thread():
-        result, shapes = _run(preset, batch, dtype, examples, numpy_examples, repeats)
+    engine and NumPy both with ``threads`` BLAS threads (:mod:`ctnn.threads`)."""
+    result, shapes = _run(preset, batch, dtype, examples, numpy_examples, repeats, threads)
+    result["threads"] = threads
+    with threadpool_limits(limits=1, user_api="blas"):
         result["peak_gflops_one_thread"] = gemm_gflops(shapes, dtype)
     # the machine's limit: the same GEMM shapes with every core
     result["peak_gflops"] = gemm_gflops(shapes, dtype)
     return result
 
 
-def _run(preset, batch, dtype, examples, numpy_examples, repeats):
+def _run(preset, batch, dtype, examples, numpy_examples, repeats, threads):
     cfg = configs.resolve(preset, None, [f"model.dtype={dtype}", f"train.batch_size={batch}"])
     m = cfg["model"]
     net = Network((784, *m["hidden"], 10), m["activation"], m["connectivity"], dtype)
@@ -101,14 +103,15 @@ def _run(preset, batch, dtype, examples, numpy_examples, repeats):
             steps[1] += np.mean([s.steps.mean() for s in sigs])
         return steps[0] / n_batches, steps[1] / n_batches
 
-    t0 = time.perf_counter()
-    steps_free, steps_signal = engine_epoch()  # also warms caches and BLAS
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
+    with blas_threads(threads):
         t0 = time.perf_counter()
-        engine_epoch()
-        times.append(time.perf_counter() - t0)
+        steps_free, steps_signal = engine_epoch()  # also warms caches and BLAS
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            engine_epoch()
+            times.append(time.perf_counter() - t0)
     n_ex = n_batches * batch
     eps = cfg["free"]["step"]
 
@@ -123,10 +126,11 @@ def _run(preset, batch, dtype, examples, numpy_examples, repeats):
 
     nb_numpy = max(1, (numpy_examples or examples // 4) // batch)
     np_times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        numpy_epoch(nb_numpy)
-        np_times.append(time.perf_counter() - t0)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            numpy_epoch(nb_numpy)
+            np_times.append(time.perf_counter() - t0)
     phases = 2 if ln["beta_sign"] == "symmetric" and algorithm == "ep" else 1
     flops = flops_per_example(net, steps_free, steps_signal, phases)
     rate = n_ex / float(np.median(times))

@@ -104,11 +104,11 @@ def _bench(args):
         batches = [int(b) for b in batches]
     except ValueError as exc:
         raise configs.ConfigError(f"--batch takes integers: {exc}") from exc
-    if min(batches) < 1 or args.examples < 1:
-        raise configs.ConfigError("--batch and --examples must be >= 1")
+    if min(batches) < 1 or args.examples < 1 or args.threads < 1:
+        raise configs.ConfigError("--batch, --examples and --threads must be >= 1")
     cold, warm = compile_seconds()
     for name, batch, dtype in itertools.product(presets, batches, dtypes):
-        result = run(name, batch, dtype, args.examples)
+        result = run(name, batch, dtype, args.examples, threads=args.threads)
         result.update(compile_seconds=cold, cached_compile_seconds=warm)
         print(json.dumps(result), flush=True)
 
@@ -203,6 +203,7 @@ def parser():
     b.add_argument("--batch", default="20", help="batch size(s), comma-separated (default 20)")
     b.add_argument("--dtype", default="float32", help="float32 and/or float64, comma-separated")
     b.add_argument("--examples", type=int, default=4000, help="examples per timed pass (default 4000)")
+    b.add_argument("--threads", type=int, default=1, help="BLAS threads of the engine and of NumPy (default 1)")
     b.set_defaults(run=_bench)
     c = sub.add_parser("compare", help="methods × datasets × seeds -> comparison.md/.csv, learning_curves.png")
     c.add_argument("--methods", default="ep-1h,ep-1h-adaptive,ep-1h-symmetric,ep-1h-asymmetric,sigprop-1h,gradient-1h")
@@ -235,11 +236,11 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    from .threads import single_blas_thread
+    from .threads import blas_threads, default_threads
 
     code = 0
     try:
-        with single_blas_thread():
+        with blas_threads(default_threads()):
             code = args.run(args)
     except (configs.ConfigError, DataError, SolverError) as exc:
         print(f"ctnn: error: {exc}", file=sys.stderr)

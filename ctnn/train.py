@@ -23,7 +23,7 @@ from .config import ConfigError, dumps, validate
 from .learning import ep_step, gradient_step, sigprop_step
 from .network import Network
 from .phases import free_phase, solver_options
-from .threads import single_blas_thread
+from .threads import blas_threads, default_threads
 
 LIMIT_WARNING = 0.01
 STEPS = {"ep": ep_step, "gradient": gradient_step}
@@ -204,7 +204,7 @@ def _limit_warning(metrics, cfg):
 
 def train(cfg, out_dir, dataset=None, progress=True, state=None, log=print):
     """Train for cfg.train.epochs epochs (from ``state`` when resuming); write the run."""
-    with single_blas_thread():
+    with blas_threads(default_threads()):
         return _train(cfg, out_dir, dataset, progress, state, log)
 
 

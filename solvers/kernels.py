@@ -19,6 +19,8 @@ import numba
 import numpy as np
 from numba import njit, types
 from numba.core.dispatcher import Dispatcher
+from numba.core.typing.typeof import typeof_impl
+from numba.experimental.function_type import _get_wrapper_address
 
 RUNNING, SETTLED, LIMIT, DIVERGED = 0, 1, 2, 3
 PI_BETA = 0.04  # weight of the previous error in the step-size controller
@@ -285,8 +287,31 @@ def driver(kind, dtype):
     return njit(signature(numba.from_dtype(np.dtype(dtype))), cache=True)(fn)
 
 
-def compile_field(field, dtype):
-    """Compile a lazily jitted field for ``dtype`` (a no-op once done, or if it is eager)."""
-    signature = field_signature(numba.from_dtype(np.dtype(dtype)))
-    if isinstance(field, Dispatcher) and tuple(signature.args) not in field.overloads:
-        field.compile(signature)
+class _CompiledField(types.WrapperAddressProtocol):
+    """A field compiled for one float type, handed to the drivers by its address: passing
+    the Dispatcher itself costs a signature lookup on every call (~20 µs)."""
+
+    def __init__(self, field, dtype):
+        self._signature = field_signature(numba.from_dtype(np.dtype(dtype)))
+        if isinstance(field, Dispatcher) and tuple(self._signature.args) not in field.overloads:
+            field.compile(self._signature)  # lazily jitted: this float type only
+        self._address = _get_wrapper_address(field, self._signature)
+        self._field = field  # keeps the compiled code alive
+        self.numba_type = types.FunctionType(self._signature)
+
+    def __wrapper_address__(self):
+        return self._address
+
+    def signature(self):
+        return self._signature
+
+
+@typeof_impl.register(_CompiledField)
+def _typeof_compiled_field(val, c):
+    return val.numba_type  # built once, not on every call
+
+
+@functools.cache
+def compiled_field(field, dtype):
+    """The field compiled for ``dtype`` (once per field and float type)."""
+    return _CompiledField(field, np.dtype(dtype))

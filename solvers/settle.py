@@ -108,7 +108,7 @@ def settle(
     traj = np.empty((R, n if R else 0, B if R else 0), dtype)
     traj_res = np.empty((R, B if R else 0))
     traj_t = np.empty((R, B if R else 0))
-    kernels.compile_field(field, dtype)
+    field = kernels.compiled_field(field, dtype)
     common = (float(lo), float(hi), float(atol), float(rtol), bool(check), int(max_steps))
     if method == "fixed_point":
         blocks = np.array([0, n] if blocks is None else blocks, dtype=np.int64)

@@ -6,6 +6,7 @@ y⁺ = y + h Σ_i b_i k_i; an embedded method adds the error estimate h Σ_i e_i
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class Tableau:
     def stages(self) -> int:
         return len(self.b)
 
-    @property
+    @cached_property
     def fsal(self) -> bool:
         """First same as last: the last stage is evaluated at y⁺ itself."""
         return bool(np.array_equal(self.A[-1], self.b) and self.c[-1] == 1.0)
