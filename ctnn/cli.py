@@ -132,8 +132,9 @@ def _compare(args):
     table = run_grid(rows, datasets, args.seeds, args.runs, args.epochs, args.data_dir, jobs=args.jobs)
     budget = f"{args.epochs} epochs" if args.epochs else "each preset's epochs"
     write_table(table, out / "comparison.md", out / "comparison.csv", "Sigprop against EP",
-                f"{budget}, {args.seeds} seed(s) (test error: mean ± std over seeds, final epoch; "
-                f"error on the validation split). Command: `ctnn compare --methods {args.methods} "
+                f"{budget}, {args.seeds} seed(s). Test error: the final parameters on the 10,000 held-out "
+                f"test images, mean ± std over seeds; validation: the last 10,000 training images, which "
+                f"the runs were not trained on (final epoch, and the best epoch). Command: `ctnn compare --methods {args.methods} "
                 f"--datasets {args.datasets} --seeds {args.seeds}"
                 + (f" --epochs {args.epochs}" if args.epochs else "") + "`.")
     learning_curves(rows, datasets, args.runs, out / "learning_curves.png")

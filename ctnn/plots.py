@@ -88,13 +88,16 @@ def solver_comparison(rows, path):
 
 
 def learning_curves(curves, path):
-    """curves: {label: (epochs, wall_seconds, test_error_percent)} — against epoch and wall time."""
+    """curves: {label: (epochs, wall_seconds, error_percent)} — against epoch and wall time.
+    The error is the one the runs log each epoch: held-out validation images (the test
+    split is looked at once, at the end)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for label, (epochs, seconds, error) in curves.items():
         axes[0].plot(epochs, error, marker="o", ms=3, label=label)
         axes[1].plot(seconds, error, marker="o", ms=3, label=label)
-    axes[0].set(title="test error against epoch", xlabel="epoch", ylabel="test error (%)")
-    axes[1].set(title="test error against wall time", xlabel="training wall time (s)", ylabel="test error (%)")
+    axes[0].set(title="held-out error against epoch", xlabel="epoch", ylabel="validation error (%)")
+    axes[1].set(title="held-out error against wall time", xlabel="training wall time (s)",
+                ylabel="validation error (%)")
     for ax in axes:
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)

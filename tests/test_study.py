@@ -1,6 +1,8 @@
 """The study runner behind `ctnn compare` and the ablation: runs, reuse, tables."""
 
 
+import json
+
 from ctnn.cli import main
 from ctnn.study import Row, run_grid, write_table
 
@@ -20,6 +22,17 @@ def test_grid_runs_reuses_and_writes_tables(tmp_path):
     write_table(table, tmp_path / "t.md", tmp_path / "t.csv", "T")
     assert "| ep | digits |" in (tmp_path / "t.md").read_text()
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 3
+
+
+def test_table_reports_the_test_split_apart_from_validation(tmp_path, capsys):
+    table = run_grid([Row("ep", ["--set", "model.hidden=[16]"])], ["digits"], 1, tmp_path / "runs", epochs=1)
+    run = tmp_path / "runs" / "ep--digits--seed0"
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--split", "test"]) == 0
+    test = json.loads(capsys.readouterr().out)
+    assert test["split"] == "test" and table[0]["test_error_mean"] == 100 * test["error"]
+    metrics = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert table[0]["val_error_mean"] == 100 * metrics["test_error"]  # the logged held-out (validation) error
 
 
 def test_interrupted_run_is_resumed_not_restarted(tmp_path):
