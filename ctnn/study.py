@@ -189,8 +189,8 @@ def write_table(table, md_path, csv_path, title, preamble=""):
 # The rows of the comparison: EP baselines, sigprop, and the exact-gradient ceiling.
 METHODS = {
     "ep-1h": Row("ep-1h", ["--preset", "ep-1h"], "EP one-sided, random sign of β (Scellier & Bengio 2017)"),
-    "ep-2h": Row("ep-2h", ["--preset", "ep-2h"], "EP one-sided, two hidden layers; 5 of the preset's 60 "
-                 "epochs (150 + 6 Euler steps cost ~2 min an epoch here)", epochs=5),
+    "ep-2h": Row("ep-2h", ["--preset", "ep-2h"], "EP one-sided, two hidden layers; 3 of the preset's 60 "
+                 "epochs (150 + 6 Euler steps take ~4 min an epoch here)", epochs=3),
     "ep-1h-adaptive": Row("ep-1h-adaptive", ["--preset", "ep-1h-adaptive"],
                           "EP one-sided, fixed-point sweeps to a residual of 1e-3"),
     "ep-1h-symmetric": Row("ep-1h-symmetric", ["--preset", "ep-1h", "--set", "learning.beta_sign=symmetric"],
