@@ -4,7 +4,8 @@ States are units-major arrays (n, B): column j is sample j, and samples never in
 so each stops on its own. A sample has settled when its residual
 r = ‖P(y + f(y)) − y‖₂ (P: projection onto [lo, hi]; r = ‖f(y)‖ without bounds) is
 ≤ atol + rtol·‖y‖₂. It stops at the step limit, at t_max, or as diverged (a non-finite
-value, or a residual or state norm above max_norm).
+value, or a residual or state norm above max_norm; with a fixed step and no residual test
+this is looked for every few steps and at the end).
 """
 
 from dataclasses import dataclass

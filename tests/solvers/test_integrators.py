@@ -79,17 +79,26 @@ def test_fixed_step_mode_takes_exactly_max_steps(linear):
     assert np.allclose(r.y, y, rtol=0, atol=1e-14)
 
 
+def test_fixed_step_mode_reports_the_residual_of_the_final_state(linear):
+    """The residual pass is skipped between divergence checks: the final one is not."""
+    for stop in ({"max_steps": 13}, {"max_steps": 10**6, "t_max": 1.05}):
+        r = settle(*linear.args(), method="euler", step=0.1, check=False, **stop)
+        assert np.all(r.status == LIMIT)
+        np.testing.assert_allclose(r.residual, np.linalg.norm(linear.A @ r.y + linear.d, axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_unstable_system_is_stopped_early_as_diverged(check):
+    lin = Linear()
+    lin.A = np.eye(4) * 3.0
+    r = settle(*lin.args(), method="euler", step=0.5, check=check, max_steps=10**4, max_norm=1e6)
+    assert np.all(r.status == DIVERGED)
+    assert np.all(r.steps < 30)  # |y| grows 2.5× a step: past 1e6 within ~16 steps
+
+
 def test_projection_keeps_states_in_bounds(linear):
     r = settle(*linear.args(), method="rk4", step=0.1, check=False, max_steps=50, lo=-0.5, hi=0.5)
     assert r.y.min() >= -0.5 and r.y.max() <= 0.5
-
-
-def test_unstable_system_is_reported_diverged():
-    lin = Linear()
-    lin.A = np.eye(4) * 3.0
-    r = settle(*lin.args(), method="euler", step=0.5, max_steps=10**4, max_norm=1e6)
-    assert np.all(r.status == DIVERGED)
-    assert np.all(r.steps < 10**4)
 
 
 def test_nan_parameters_are_reported_diverged(linear):
