@@ -75,11 +75,12 @@ def _fp_signature(dtype):
 def _check(y, k, lo, hi, atol, rtol, check, max_norm, res, status, steps, max_steps):
     """Residual r = ‖P(y + f(y)) − y‖ per sample, then each running sample's verdict."""
     n, B = y.shape
-    r2 = np.zeros(B)
-    y2 = np.zeros(B)
+    r2 = np.zeros(B, dtype=y.dtype)  # in the states' precision: float32 runs twice the lanes
+    y2 = np.zeros(B, dtype=y.dtype)
+    lo_, hi_ = y.dtype.type(lo), y.dtype.type(hi)
     for i in range(n):  # every sample, so that the loop vectorises; stopped ones are ignored below
         for j in range(B):
-            d = min(max(y[i, j] + k[i, j], lo), hi) - y[i, j]
+            d = min(max(y[i, j] + k[i, j], lo_), hi_) - y[i, j]
             r2[j] += d * d
             y2[j] += y[i, j] * y[i, j]
     active = 0
