@@ -124,7 +124,8 @@ def summarise(row, dataset, runs):
         "best_val_error_mean": float(np.mean([min(m["test_error"] for m in r["metrics"]) for r in runs]) * 100),
         "train_error_mean": float(train.mean()),
         "epochs": finals[0]["epoch"],
-        "seconds_per_epoch": float(np.mean([np.mean([m["seconds"] for m in r["metrics"]]) for r in runs])),
+        # the median epoch: robust to an epoch slowed by a neighbour on a shared machine
+        "seconds_per_epoch": float(np.mean([np.median([m["seconds"] for m in r["metrics"]]) for r in runs])),
         "steps_free": mean("steps_free"),
         "steps_signal": mean("steps_signal"),
         "nfev_per_example": mean("nfev_free") + mean("nfev_signal") * row.meta.get("signal_phases", 1),
@@ -165,7 +166,7 @@ COLUMNS = [
     ("test error %", "test_error_mean", "{:.2f}"), ("± std", "test_error_std", "{:.2f}"),
     ("validation %", "val_error_mean", "{:.2f}"), ("best validation %", "best_val_error_mean", "{:.2f}"),
     ("train %", "train_error_mean", "{:.2f}"),
-    ("epochs", "epochs", "{}"), ("s/epoch", "seconds_per_epoch", "{:.1f}"),
+    ("epochs", "epochs", "{}"), ("s/epoch (median)", "seconds_per_epoch", "{:.1f}"),
     ("steps free", "steps_free", "{:.1f}"), ("steps signal", "steps_signal", "{:.1f}"),
     ("f-evals/example", "nfev_per_example", "{:.1f}"), ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
 ]
