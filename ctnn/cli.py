@@ -129,14 +129,19 @@ def _compare(args):
     rows = [METHODS[n] for n in names]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = run_grid(rows, datasets, args.seeds, args.runs, args.epochs, args.data_dir, jobs=args.jobs)
+    table = run_grid(rows, datasets, args.seeds, args.runs, args.epochs, args.data_dir, jobs=args.jobs,
+                     finished_only=args.finished_only)
+    if not table:
+        raise configs.ConfigError(f"no finished runs in {args.runs} to tabulate")
     budget = f"{args.epochs} epochs" if args.epochs else "each preset's epochs"
     write_table(table, out / "comparison.md", out / "comparison.csv", "Sigprop against EP",
                 f"{budget}, {args.seeds} seed(s). Test error: the final parameters on the 10,000 held-out "
                 f"test images, mean ± std over seeds; validation: the last 10,000 training images, which "
                 f"the runs were not trained on (final epoch, and the best epoch). Command: `ctnn compare --methods {args.methods} "
                 f"--datasets {args.datasets} --seeds {args.seeds}"
-                + (f" --epochs {args.epochs}" if args.epochs else "") + "`.")
+                + (f" --epochs {args.epochs}" if args.epochs else "")
+                + (" --finished-only" if args.finished_only else "") + "`; a row with fewer seeds "
+                f"than that had only those finished (its seeds column).")
     learning_curves(rows, datasets, args.runs, out / "learning_curves.png")
     print((out / "comparison.md").read_text())
 
@@ -214,6 +219,7 @@ def parser():
     c.add_argument("--jobs", type=int, default=1, help="runs side by side (one BLAS thread each)")
     c.add_argument("--data-dir")
     c.add_argument("--runs", default="runs/compare", help="where the run directories go (reused on re-runs)")
+    c.add_argument("--finished-only", action="store_true", help="run nothing: tabulate the finished runs in --runs")
     c.add_argument("--out", default="results")
     c.set_defaults(run=_compare)
     w = sub.add_parser("sweep", help="grid × seeds of ctnn train trials on a Dask cluster")

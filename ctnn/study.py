@@ -135,9 +135,11 @@ def summarise(row, dataset, runs):
     }
 
 
-def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=print, jobs=1):
+def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=print, jobs=1, finished_only=False):
     """Every row × dataset × seed, ``jobs`` runs at a time (one BLAS thread each when
-    more than one); returns the summary table (list of dicts) in row order."""
+    more than one); returns the summary table (list of dicts) in row order.
+    ``finished_only``: run nothing, summarise the finished runs there are (a row with
+    fewer seeds says so in its ``seeds``; a row with none is left out)."""
     from concurrent.futures import ThreadPoolExecutor
 
     out_dir = Path(out_dir)
@@ -146,6 +148,8 @@ def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=pri
     def launch(cell):
         dataset, row, seed = cell
         out = out_dir / f"{row.name}--{dataset}--seed{seed}"
+        if finished_only and not (out / "done.json").is_file():
+            return None
         out.mkdir(parents=True, exist_ok=True)
         cmd = command(row, dataset, seed, out, epochs)
         info = run_one(cmd, out, data_dir, log, 1 if jobs > 1 else None)
@@ -157,12 +161,14 @@ def run_grid(rows, datasets, seeds, out_dir, epochs=None, data_dir=None, log=pri
     table = []
     for i in range(0, len(cells), seeds):
         dataset, row, _ = cells[i]
-        table.append(summarise(row, dataset, runs[i : i + seeds]))
+        done = [r for r in runs[i : i + seeds] if r is not None]
+        if done:
+            table.append(summarise(row, dataset, done))
     return table
 
 
 COLUMNS = [
-    ("method", "method", "{}"), ("dataset", "dataset", "{}"),
+    ("method", "method", "{}"), ("dataset", "dataset", "{}"), ("seeds", "seeds", "{}"),
     ("test error %", "test_error_mean", "{:.2f}"), ("± std", "test_error_std", "{:.2f}"),
     ("validation %", "val_error_mean", "{:.2f}"), ("best validation %", "best_val_error_mean", "{:.2f}"),
     ("train %", "train_error_mean", "{:.2f}"),
@@ -183,7 +189,8 @@ def write_table(table, md_path, csv_path, title, preamble=""):
     for r in table:
         lines.append("| " + " | ".join(fmt.format(r[k]) for _, k, fmt in COLUMNS) + " |")
     lines += ["", "Commands (seed 0; other seeds differ only in `--seed`):", ""]
-    lines += [f"- {r['method']} / {r['dataset']}: `{r['command']}`" for r in table]
+    lines += [f"- {r['method']} / {r['dataset']}: `{r['command']}`" + (f" ({r['notes']})" if r["notes"] else "")
+              for r in table]
     Path(md_path).write_text("\n".join(lines) + "\n")
 
 

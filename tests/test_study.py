@@ -19,6 +19,8 @@ def test_grid_runs_reuses_and_writes_tables(tmp_path):
     stamp = done.stat().st_mtime_ns
     again = run_grid(rows, ["digits"], 2, tmp_path / "runs", epochs=2)  # nothing new to run
     assert done.stat().st_mtime_ns == stamp and again == table
+    partial = run_grid(rows, ["digits"], 3, tmp_path / "runs", epochs=2, finished_only=True)
+    assert [r["seeds"] for r in partial] == [2, 2] and not (tmp_path / "runs" / "ep--digits--seed2").exists()
     write_table(table, tmp_path / "t.md", tmp_path / "t.csv", "T")
     assert "| ep | digits |" in (tmp_path / "t.md").read_text()
     assert len((tmp_path / "t.csv").read_text().splitlines()) == 3
