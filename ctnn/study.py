@@ -209,7 +209,8 @@ METHODS = {
     "sigprop-1h": Row("sigprop-1h", ["--preset", "sigprop-1h"], "sigprop, the default variant"),
     "sigprop-ff-1h": Row("sigprop-ff-1h", ["--preset", "sigprop-ff-1h"], "sigprop on a feedforward network"),
     "gradient-1h": Row("gradient-1h", ["--preset", "gradient-1h"],
-                       "ceiling: exact gradient at the fixed point (feedforward 784-500-10)"),
+                       "ceiling: gradient of the loss at the fixed point, exact through the hidden units, "
+                       "straight-through at saturated outputs; feedforward 784-500-10, EP's rates"),
 }
 
 
