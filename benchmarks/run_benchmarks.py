@@ -10,6 +10,7 @@ the engine's, with the same number of BLAS threads.
 
 import argparse
 import json
+import os
 import platform
 import time
 
@@ -24,6 +25,7 @@ p.add_argument("--threads", default="1,2", help="BLAS thread counts, comma-separ
 p.add_argument("--out", default="results/benchmarks.md")
 args = p.parse_args()
 
+load_before = os.getloadavg()[0]
 cold, warm = compile_seconds()
 rows = []
 for preset in args.presets.split(","):
@@ -37,6 +39,7 @@ for preset in args.presets.split(","):
 with open(args.out.replace(".md", ".jsonl"), "w") as fh:
     fh.writelines(json.dumps(r) + "\n" for r in rows)
 
+load_after = os.getloadavg()[0]
 lines = [
     "# Benchmarks",
     "",
@@ -46,8 +49,11 @@ lines = [
     "A training step is the whole EP/sigprop step: free phase, signal phase, Hebbian update. "
     "`threads` is the number of BLAS threads of both the engine and the NumPy reference (the engine's "
     "compiled loops are single-threaded; its large products use the threads). `peak GFLOP/s` is NumPy's "
-    "measured matmul rate for the same layer shapes and batch with both cores (one core: "
-    "`peak_gflops_one_thread` in the JSON).",
+    "measured matmul rate for the same layer shapes and batch with the same threads, the best of five "
+    "0.1 s windows (with every core: `peak_gflops_all_cores` in the JSON).",
+    "",
+    f"Load average (1 min) {load_before:.1f} before and {load_after:.1f} after the run: anything above 0 is "
+    "other work on the same 2 cores, which the figures share them with.",
     "",
     f"First-call compile (empty Numba cache, import + first settle): {cold:.1f} s; with the cache: {warm:.1f} s.",
     "",

@@ -16,11 +16,16 @@ from threadpoolctl import ThreadpoolController
 
 
 def default_threads():
-    """$OPENBLAS_NUM_THREADS when set (runs side by side set it to 1), else the usable cores."""
+    """$OPENBLAS_NUM_THREADS (or $OMP_NUM_THREADS) when set, else 1.
+
+    More threads pay only on an otherwise idle machine: ep-1h at batch 20 gained about a
+    quarter with two on two idle cores, and ran several times slower with two while other
+    work shared the cores, its spinning BLAS threads competing for them (results/benchmarks.md).
+    """
     env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 1
 
 
 @contextmanager
