@@ -88,18 +88,22 @@ def solver_comparison(rows, path):
 
 
 def learning_curves(curves, path):
-    """curves: {label: (epochs, wall_seconds, error_percent)} — against epoch and wall time.
-    The error is the one the runs log each epoch: held-out validation images (the test
-    split is looked at once, at the end)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for label, (epochs, seconds, error) in curves.items():
-        axes[0].plot(epochs, error, marker="o", ms=3, label=label)
-        axes[1].plot(seconds, error, marker="o", ms=3, label=label)
-    axes[0].set(title="held-out error against epoch", xlabel="epoch", ylabel="validation error (%)")
-    axes[1].set(title="held-out error against wall time", xlabel="training wall time (s)",
-                ylabel="validation error (%)")
-    for ax in axes:
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    """curves: {dataset: {method: (epochs, wall_seconds, error_percent)}}, one row of panels
+    per dataset (against epoch, against wall time), one colour per method throughout. The
+    error is the one the runs log each epoch: held-out validation images (the test split is
+    looked at once, at the end)."""
+    methods = list(dict.fromkeys(m for per in curves.values() for m in per))
+    colour = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
+    fig, axes = plt.subplots(max(len(curves), 1), 2, figsize=(11, 4 * max(len(curves), 1)), squeeze=False)
+    for (dataset, per), (left, right) in zip(curves.items(), axes):
+        for method, (epochs, seconds, error) in per.items():
+            left.plot(epochs, error, marker="o", ms=3, color=colour[method], label=method)
+            right.plot(seconds, error, marker="o", ms=3, color=colour[method], label=method)
+        left.set(title=f"{dataset}: held-out error against epoch", xlabel="epoch", ylabel="validation error (%)")
+        right.set(title=f"{dataset}: against wall time", xlabel="training wall time (s, log)",
+                  ylabel="validation error (%)", xscale="log")
+        for ax in (left, right):
+            ax.set_yscale("log")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
     _save(fig, path)

@@ -215,15 +215,17 @@ METHODS = {
 
 
 def learning_curves(rows, datasets, out_dir, path):
-    """Seed-0 curves of every row: test error against epoch and against wall time."""
+    """Seed-0 curves of every finished row: held-out error against epoch and against wall
+    time, one row of panels per dataset."""
     from . import plots
 
     curves = {}
     for dataset in datasets:
         for row in rows:
-            metrics = read_metrics(Path(out_dir) / f"{row.name}--{dataset}--seed0")
+            run = Path(out_dir) / f"{row.name}--{dataset}--seed0"
+            metrics = read_metrics(run) if (run / "done.json").is_file() else []
             if metrics:
-                curves[f"{row.name} ({dataset})"] = (
+                curves.setdefault(dataset, {})[row.name] = (
                     [m["epoch"] for m in metrics],
                     np.cumsum([m["seconds"] for m in metrics]),
                     [100 * m["test_error"] for m in metrics],
