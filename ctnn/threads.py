@@ -18,9 +18,10 @@ from threadpoolctl import ThreadpoolController
 def default_threads():
     """$OPENBLAS_NUM_THREADS (or $OMP_NUM_THREADS) when set, else 1.
 
-    More threads pay only on an otherwise idle machine: ep-1h at batch 20 gained about a
-    quarter with two on two idle cores, and ran several times slower with two while other
-    work shared the cores, its spinning BLAS threads competing for them (results/benchmarks.md).
+    More threads pay only on an otherwise idle machine, and there mostly for big products
+    (ep-2h 1.7× with two on two idle cores, ep-1h at batch 20 +3 %); while other work shared
+    the cores, two made every configuration several times slower, spinning BLAS threads
+    competing for them (README, Speed).
     """
     env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if env and env.isdigit() and int(env) > 0:
