@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
-from scipy.linalg import blas
+
+from hebbian.rules import add_outer
 
 ACTIVATIONS = ("hard_sigmoid", "logistic", "tanh")
 CONNECTIVITIES = ("symmetric", "asymmetric", "feedforward")
@@ -129,19 +130,6 @@ def _leaky(out, s, pre, act):
 layered_field = njit(cache=True)(_layered_field)
 
 
-def matmul_into(out, a, b):
-    """out = a b through SciPy's BLAS, the library the compiled kernels call (ctnn.threads
-    says why one library). out is C-ordered, so BLAS writes outᵀ = bᵀaᵀ as a Fortran array."""
-    gemm = {np.float32: blas.sgemm, np.float64: blas.dgemm}.get(out.dtype.type)
-    if gemm is None or a.dtype != out.dtype or b.dtype != out.dtype or not out.flags.c_contiguous:
-        np.matmul(a, b, out=out)
-        return out
-    result = gemm(1.0, b, a.T, trans_a=1, c=out.T, overwrite_c=True)
-    if not np.shares_memory(result, out):
-        out[...] = result.T
-    return out
-
-
 def rho(s, activation):
     """ρ elementwise, numpy."""
     if activation == "hard_sigmoid":
@@ -244,7 +232,7 @@ class Network:
         """The field's per-sample inputs: [W_1 x + b_1; u_1; c; β] for x of shape (n_0, B)."""
         n1, nL, B = self.sizes[1], self.sizes[-1], x.shape[1]
         d = np.zeros((2 * n1 + nL + 1, B), dtype=self.dtype)
-        matmul_into(d[:n1], self.view(theta, "W1"), x)
+        add_outer(d[:n1], 1.0, self.view(theta, "W1"), x.T)  # W_1 x through the kernels' BLAS (ctnn.threads)
         d[:n1] += self.view(theta, "b1")[:, None]
         if u1 is not None:
             d[n1 : 2 * n1] = u1

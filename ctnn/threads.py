@@ -43,4 +43,3 @@ def blas_threads(n=1):
     finally:
         for lib, threads in saved:
             lib.set_num_threads(threads)
-

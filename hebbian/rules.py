@@ -39,14 +39,23 @@ def contrastive_hebbian(pre_a, post_a, pre_b, post_b, scale, out=None):
 
 def add_outer(W, alpha, post, pre):
     """W += α · post preᵀ in place: one BLAS gemm into Wᵀ (Fortran-ordered when W is C),
-    without a temporary ΔW the size of W."""
+    without a temporary ΔW the size of W. Each operand goes to BLAS as the Fortran-ordered
+    array it already is or as its transpose with the transpose flag, so nothing is copied."""
     gemm = {np.float32: blas.sgemm, np.float64: blas.dgemm}.get(W.dtype.type)
     if gemm is None or not W.T.flags.f_contiguous or post.dtype != W.dtype or pre.dtype != W.dtype:
         W += alpha * (post @ pre.T)
-        return
-    result = gemm(alpha, pre, post, beta=1.0, c=W.T, trans_b=1, overwrite_c=True)
+        return W
+    a, trans_a = _fortran(pre)  # op(a) = pre
+    b, trans_b = _fortran(post.T)  # op(b) = postᵀ
+    result = gemm(alpha, a, b, beta=1.0, c=W.T, trans_a=trans_a, trans_b=trans_b, overwrite_c=True)
     if not np.shares_memory(result, W):  # the wrapper had to copy: write back
         W[...] = result.T
+    return W
+
+
+def _fortran(m):
+    """(array, transpose flag) with op(array) = m and the array Fortran-ordered if m is contiguous."""
+    return (m, 0) if m.flags.f_contiguous else (m.T, 1)
 
 
 def vector_field_hebbian(pre_a, state_a, state_b, drho_a, scale):

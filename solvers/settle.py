@@ -11,6 +11,7 @@ this is looked for every few steps and at the end).
 from dataclasses import dataclass
 
 import numpy as np
+from numba.core.errors import NumbaError
 
 from . import kernels
 from .kernels import DIVERGED, LIMIT, RUNNING, SETTLED
@@ -109,7 +110,11 @@ def settle(
     traj = np.empty((R, n if R else 0, B if R else 0), dtype)
     traj_res = np.empty((R, B if R else 0))
     traj_t = np.empty((R, B if R else 0))
-    field = kernels.compiled_field(field, dtype)
+    try:
+        field = kernels.compiled_field(field, dtype)
+    except (NotImplementedError, TypeError, RuntimeError, NumbaError) as exc:  # not a jitted field
+        raise SolverError(f"field must be a Numba-jitted function f(y, theta, meta, data, out, block) "
+                          f"compiled for {dtype} arrays: {exc}") from exc
     common = (float(lo), float(hi), float(atol), float(rtol), bool(check), int(max_steps))
     if method == "fixed_point":
         blocks = np.array([0, n] if blocks is None else blocks, dtype=np.int64)

@@ -135,3 +135,12 @@ def test_bad_calls_raise_one_clear_error(linear):
         settle(*linear.args(), step=0.0)
     with pytest.raises(SolverError, match="blocks"):
         settle(*linear.args(), method="fixed_point", blocks=[0, 3])
+
+
+def test_a_field_that_is_not_a_jitted_field_function_is_one_clear_error(linear):
+    from numba import njit
+
+    _, y0, theta, meta, data = linear.args()
+    for field in (lambda y, theta, meta, data, out, block: None, njit(lambda y: None)):
+        with pytest.raises(SolverError, match="field must be a Numba-jitted function"):
+            settle(field, y0, theta, meta, data)
